@@ -1,0 +1,73 @@
+# make run  -> set up, train if data changed, seed the demo database, start everything
+# make test -> set up, train if data changed, validate, test stories, every pytest test
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export PYTHONWARNINGS := ignore::DeprecationWarning
+RASA := $(VENV)/bin/rasa
+RASA_FILES := --config bot/config.yml --domain bot/domain --data data
+STAMP := $(VENV)/.installed
+
+.PHONY: help setup train run shell test unit stories validate eval bench triage lock lint clean
+
+help:
+	@echo "make run    - set up, train when needed, seed demo data, start the assistant"
+	@echo "make test   - set up, train when needed, run every test"
+	@echo "make train | shell | eval | bench | triage FILE=... | lock | lint | clean"
+
+# Locked install: Rasa 3.6 declares Python <3.11, so dependencies are resolved for 3.10 in the
+# lock and installed without pip's resolver (see README, "Dependencies").
+$(STAMP): requirements/base.lock requirements/dev.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --no-deps --ignore-requires-python -r requirements/base.lock -r requirements/dev.lock
+	@touch $@
+
+setup: $(STAMP)
+
+# Rasa fingerprints config, domain and data: nothing is retrained when nothing changed.
+train: setup
+	@mkdir -p models
+	$(RASA) train $(RASA_FILES) --out models
+
+run: train
+	$(PY) -m bot.launcher
+
+shell: train
+	$(PY) -m bot.launcher --shell
+
+validate: setup
+	$(RASA) data validate $(RASA_FILES) --fail-on-warnings
+
+stories: train
+	$(RASA) test core --model models --stories tests/stories --endpoints bot/endpoints.yml \
+		--fail-on-prediction-errors --out results/stories
+
+unit: setup
+	$(PY) -m pytest -m "not e2e"
+
+test: validate stories
+	$(PY) -m pytest
+
+# NLU benchmark: ours vs the stock `rasa init` pipeline, held-out splits and public sets.
+eval: setup
+	$(PY) tests/benchmarks/eval_nlu.py
+
+lint: setup
+	$(VENV)/bin/ruff check bot actions tests
+
+# Regenerate the locks (needs `uv`: pip install uv). Markers are resolved for Python 3.10.
+lock:
+	cd requirements && UV_PYTHON_DOWNLOADS=never uv pip compile --python-version 3.10 \
+		--override overrides.txt base.in -o base.lock
+	cd requirements && UV_PYTHON_DOWNLOADS=never uv pip compile --python-version 3.10 \
+		--override overrides.txt dev.in -o dev.lock
+
+clean:
+	rm -rf models results var .rasa .pytest_cache

@@ -1,0 +1,107 @@
+"""Normalising what customers type: e-mail addresses, phone numbers and order numbers."""
+
+from __future__ import annotations
+
+import re
+
+E164 = re.compile(r"^\+[1-9]\d{7,14}$")
+_PHONE_NOISE = re.compile(r"[\s\-().\u00a0/]")
+_ORDER_NOISE = re.compile(r"[\s\-.#\u00a0]")
+ORDER_NUMBER_LENGTH = 16
+
+# ISO 3166 country -> (calling code, trunk prefix dialled before national numbers at home).
+# Only the markets this assistant serves; unknown countries accept international formats only.
+CALLING_CODES: dict[str, tuple[str, str]] = {
+    "SN": ("221", ""),
+    "CI": ("225", ""),
+    "ML": ("223", ""),
+    "BF": ("226", ""),
+    "CM": ("237", ""),
+    "FR": ("33", "0"),
+    "BE": ("32", "0"),
+    "KE": ("254", "0"),
+    "TZ": ("255", "0"),
+    "UG": ("256", "0"),
+    "RW": ("250", "0"),
+    "NG": ("234", "0"),
+    "GH": ("233", "0"),
+    "ZA": ("27", "0"),
+    "GB": ("44", "0"),
+    "IE": ("353", "0"),
+}
+
+
+def normalize_email(raw: str) -> str:
+    return raw.strip().lower()
+
+
+def looks_like_email(raw: str) -> bool:
+    return "@" in raw
+
+
+def phone_candidates(raw: str, country: str | None = None) -> list[str]:
+    """Every E.164 reading of ``raw``, most plausible first.
+
+    ``+254 712 345 678``, ``00254712345678`` and ``254712345678`` are international;
+    ``0712345678`` (Kenya, trunk prefix 0) or ``77 123 45 67`` (Senegal, no trunk prefix) are
+    local numbers of ``country``.
+    """
+    text = _PHONE_NOISE.sub("", raw.strip())
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    if text.startswith("+"):
+        return [text] if E164.match(text) else []
+    if not text.isdigit():
+        return []
+    found: list[str] = []
+    calling_code, trunk = CALLING_CODES.get((country or "").upper(), ("", ""))
+    if calling_code:
+        if trunk and text.startswith(trunk):
+            found.append(f"+{calling_code}{text[len(trunk) :]}")
+        if text.startswith(calling_code):
+            found.append(f"+{text}")
+        if not (trunk and text.startswith(trunk)):
+            found.append(f"+{calling_code}{text}")
+    else:
+        found.append(f"+{text}")
+    unique = dict.fromkeys(c for c in found if E164.match(c))
+    return list(unique)
+
+
+def normalize_phone(raw: str, country: str | None = None) -> str | None:
+    """The most plausible E.164 form of ``raw``, or None when it is not a phone number."""
+    candidates = phone_candidates(raw, country)
+    return candidates[0] if candidates else None
+
+
+def normalize_order_number(raw: str) -> str | None:
+    """``"8170 0345-0000 0003"`` -> ``"8170034500000003"``; None unless exactly 16 digits."""
+    text = _ORDER_NOISE.sub("", str(raw).strip())
+    if len(text) == ORDER_NUMBER_LENGTH and text.isdigit() and text.isascii():
+        return text
+    return None
+
+
+TICKET_PREFIX = "T-"
+
+
+def ticket_number(ticket_id: int) -> str:
+    return f"{TICKET_PREFIX}{ticket_id:06d}"
+
+
+def parse_ticket_number(raw: str) -> int | None:
+    text = raw.strip().upper()
+    if text.startswith(TICKET_PREFIX):
+        text = text[len(TICKET_PREFIX) :]
+    return int(text) if text.isdigit() and text.isascii() else None
+
+
+def normalize_channel(channel: str) -> str:
+    return channel.strip().lower()
+
+
+def normalize_external_id(channel: str, external_id: str) -> str:
+    """Channel ids as stored: Twilio's ``whatsapp:+2547...`` sender becomes ``+2547...``."""
+    text = str(external_id).strip()
+    prefix = f"{channel}:"
+    return text[len(prefix) :] if text.lower().startswith(prefix) else text

@@ -1,0 +1,308 @@
+"""Form validation for every skill: which order, who is asking, is it allowed, the details.
+
+All seven forms start the same way: ``order_id`` (buttons with the customer's recent orders when
+we know who they are), then ``contact`` (account e-mail or phone) only when the customer is not
+identified by their channel or a website token. The order is then checked against the rules of
+the skill; a refusal is explained and ends the form (``task_blocked``), so the user is never
+asked details for something that cannot be done. Unknown orders and other people's orders get
+the same neutral answer. After three failed answers the form stops and offers a human.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any, Optional
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.skills import context as ctx
+from actions.skills.context import ServiceUnavailable, call, service
+
+MAX_FAILURES = 3
+CANCEL_REASONS = ("no_longer_needed", "wrong_item_ordered", "found_cheaper", "delivery_too_slow",
+                  "seller_issue", "other")
+DISPUTE_REASONS = ("not_received", "bad_quality", "not_as_described", "wrong_tracking", "damaged",
+                   "wrong_item")
+# Free-text answers that name a reason without the NLU tagging it (folded, any language).
+REASON_KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "cancel_reason": {
+        "no_longer_needed": ("no longer", "dont need", "don't need", "not need", "plus besoin",
+                             "pas besoin", "sihitaji", "sitaki", "changed my mind"),
+        "wrong_item_ordered": ("wrong size", "wrong colo", "mauvaise taille", "couleur", "saizi",
+                               "rangi", "mistake", "erreur", "makosa"),
+        "found_cheaper": ("cheaper", "moins cher", "bei nafuu", "rahisi zaidi"),
+        "delivery_too_slow": ("too long", "trop long", "slow", "lent", "inachelewa", "muda mrefu"),
+        "seller_issue": ("seller", "vendeur", "muuzaji"),
+    },
+    "dispute_reason": {
+        "wrong_tracking": ("tracking", "suivi", "ufuatiliaji"),
+        "not_received": ("not received", "never arrived", "pas recu", "jamais recu", "sijapokea",
+                         "haijafika", "late", "retard"),
+        "damaged": ("damaged", "broken", "cass", "abime", "imeharibika", "imevunjika"),
+        "wrong_item": ("wrong item", "wrong product", "mauvais article", "mauvais produit",
+                       "kitu tofauti"),
+        "not_as_described": ("not as described", "different from", "pas conforme", "description",
+                             "si kama"),
+        "bad_quality": ("quality", "qualite", "ubora", "fake", "contrefa"),
+    },
+}
+TASK_FORMS = {
+    "status_form": "status",
+    "delivery_form": "delivery",
+    "refund_form": "refund",
+    "cancel_form": "cancel",
+    "restore_form": "restore",
+    "dispute_form": "dispute",
+    "withdraw_form": "withdraw",
+}
+# Slots a form run fills; they are cleared when the run ends, whatever the outcome.
+RUN_SLOTS = ("contact", "cancel_reason", "dispute_reason", "dispute_description",
+             "dispute_evidence", "confirmed", "task_blocked", "form_failures")
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def reason_from_text(kind: str, text: Any) -> Optional[str]:
+    """Canonical reason code for a typed answer, or None when it names no reason we know."""
+    value = str(text or "").strip()
+    if value in CANCEL_REASONS + DISPUTE_REASONS:
+        return value
+    folded = _fold(value)
+    for code, keywords in REASON_KEYWORDS[kind].items():
+        if any(keyword in folded for keyword in keywords):
+            return code
+    return None
+
+
+def refusal(dispatcher: CollectingDispatcher, code: str, **variables: Any) -> dict[str, Any]:
+    """Explain why the skill cannot go on for this order, and end the form run."""
+    dispatcher.utter_message(response=f"utter_refuse_{code}", **variables)
+    return {"task_blocked": True}
+
+
+class OrderFormValidator(FormValidationAction):
+    """Shared by all skill forms; subclasses add ``check_order`` and detail validators."""
+
+    form = ""
+
+    def name(self) -> str:
+        return f"validate_{self.form}"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        if tracker.get_slot("task_blocked"):
+            return []
+        slots = list(domain_slots)
+        if tracker.get_slot("customer_id") is None and tracker.get_slot("order_id"):
+            # Identity is known from the channel or token? Then no contact question.
+            try:
+                identified = await ctx.identify(tracker)
+            except ServiceUnavailable:
+                identified = None
+            if identified is None:
+                slots.insert(slots.index("order_id") + 1, "contact")
+        return slots
+
+    def failed(self, dispatcher: CollectingDispatcher, tracker: Tracker, slots: dict[str, Any]) -> dict[str, Any]:
+        failures = (tracker.get_slot("form_failures") or 0) + 1
+        slots["form_failures"] = failures
+        if failures >= MAX_FAILURES:
+            dispatcher.utter_message(response="utter_too_many_attempts")
+            slots["task_blocked"] = True
+        return slots
+
+    async def validate_order_id(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        digits = ctx.normalise_order_number(value)
+        if not ctx.plausible_order_number(digits):
+            dispatcher.utter_message(response="utter_invalid_order_id")
+            return self.failed(dispatcher, tracker, {"order_id": None})
+        try:
+            customer = await ctx.identify(tracker)
+            if customer is None:
+                return {"order_id": digits}  # who is asking is checked with `contact`
+            return await self.check_owned(digits, customer, dispatcher, tracker, {"order_id": digits})
+        except ServiceUnavailable:
+            dispatcher.utter_message(response="utter_service_unavailable")
+            return {"order_id": digits, "task_blocked": True}
+
+    async def validate_contact(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        order_number = tracker.get_slot("order_id")
+        contact = str(value or "").strip()[:200]
+        try:
+            customer = await call(service().verify_owner, order_number=order_number, contact=contact) if contact else None
+            if customer is None:
+                dispatcher.utter_message(response="utter_order_not_found")
+                return self.failed(dispatcher, tracker, {"contact": None, "order_id": None})
+            dispatcher.utter_message(response="utter_verified")
+            slots = {"contact": "verified", "customer_id": customer}
+            return await self.check_owned(order_number, customer, dispatcher, tracker, slots)
+        except ServiceUnavailable:
+            dispatcher.utter_message(response="utter_service_unavailable")
+            return {"contact": None, "task_blocked": True}
+
+    async def check_owned(
+        self, order_number: str, customer: int, dispatcher: CollectingDispatcher,
+        tracker: Tracker, slots: dict[str, Any],
+    ) -> dict[str, Any]:
+        order = await call(service().get_order, order_number=order_number, customer_id=customer)
+        if order is None:
+            dispatcher.utter_message(response="utter_order_not_found")
+            slots.update({"order_id": None, "contact": None})
+            return self.failed(dispatcher, tracker, slots)
+        slots.update(await self.check_order(order, customer, dispatcher, tracker))
+        return slots
+
+    async def check_order(
+        self, order: Any, customer: int, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        """Skill-specific eligibility; lookups accept any order the customer owns."""
+        return {}
+
+    async def validate_confirmed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return {"confirmed": bool(value)}
+
+
+class ValidateStatusForm(OrderFormValidator):
+    form = "status_form"
+
+
+class ValidateDeliveryForm(OrderFormValidator):
+    form = "delivery_form"
+
+
+class ValidateRefundForm(OrderFormValidator):
+    form = "refund_form"
+
+
+class ValidateCancelForm(OrderFormValidator):
+    form = "cancel_form"
+
+    async def check_order(self, order, customer, dispatcher, tracker):
+        result = await call(service().check_cancellation, order_number=order.number, customer_id=customer)
+        if result.ok:
+            return {}
+        variables = ctx.order_vars(order)
+        if order.cancellation is not None:
+            variables["deadline"] = ctx.fmt_date(order.cancellation.deadline)
+        return refusal(dispatcher, result.code, **variables)
+
+    async def validate_cancel_reason(self, value, dispatcher, tracker, domain):
+        code = reason_from_text("cancel_reason", value)
+        # A reason we cannot classify is still the user's reason: file it as "other".
+        return {"cancel_reason": code or "other"}
+
+
+class ValidateRestoreForm(OrderFormValidator):
+    form = "restore_form"
+
+    async def check_order(self, order, customer, dispatcher, tracker):
+        result = await call(service().check_resume, order_number=order.number, customer_id=customer)
+        return {} if result.ok else refusal(dispatcher, result.code, **ctx.order_vars(order))
+
+
+class ValidateDisputeForm(OrderFormValidator):
+    form = "dispute_form"
+
+    async def check_order(self, order, customer, dispatcher, tracker):
+        reason = tracker.get_slot("dispute_reason")
+        result = await call(
+            service().check_dispute, order_number=order.number, customer_id=customer,
+            reason=reason if reason in DISPUTE_REASONS else None,
+        )
+        if result.ok:
+            return {}
+        return refusal(dispatcher, result.code, **dispute_vars(order, result.data))
+
+    async def validate_dispute_reason(self, value, dispatcher, tracker, domain):
+        code = reason_from_text("dispute_reason", value)
+        if code is None:
+            dispatcher.utter_message(response="utter_default")
+            return self.failed(dispatcher, tracker, {"dispute_reason": None})
+        customer = await ctx.identify(tracker)
+        order_number = tracker.get_slot("order_id")
+        if customer is not None and order_number:
+            try:
+                result = await call(service().check_dispute, order_number=order_number, customer_id=customer, reason=code)
+            except ServiceUnavailable:
+                dispatcher.utter_message(response="utter_service_unavailable")
+                return {"dispute_reason": code, "task_blocked": True}
+            if not result.ok:
+                order = await call(service().get_order, order_number=order_number, customer_id=customer)
+                return {"dispute_reason": code, **refusal(dispatcher, result.code, **dispute_vars(order, result.data))}
+        return {"dispute_reason": code}
+
+    async def validate_dispute_description(self, value, dispatcher, tracker, domain):
+        text = re.sub(r"\s+", " ", str(value or "")).strip()
+        if len(text) < 3:
+            dispatcher.utter_message(response="utter_ask_dispute_description")
+            return self.failed(dispatcher, tracker, {"dispute_description": None})
+        return {"dispute_description": text[:1000]}
+
+    async def validate_dispute_evidence(self, value, dispatcher, tracker, domain):
+        text = re.sub(r"\s+", " ", str(value or "")).strip()
+        return {"dispute_evidence": text[:500] or "none"}
+
+
+class ValidateWithdrawForm(OrderFormValidator):
+    form = "withdraw_form"
+
+    async def check_order(self, order, customer, dispatcher, tracker):
+        result = await call(service().check_withdraw_dispute, order_number=order.number, customer_id=customer)
+        return {} if result.ok else refusal(dispatcher, result.code, **ctx.order_vars(order))
+
+
+def dispute_vars(order: Any, data: dict[str, Any]) -> dict[str, Any]:
+    variables = ctx.order_vars(order) if order is not None else {}
+    when = data.get("estimated_delivery") or data.get("protection_end") or data.get("date")
+    if when is None and order is not None:
+        when = order.estimated_delivery or order.protection_end
+    variables["date"] = ctx.fmt_day(when)
+    return variables
+
+
+class ActionAskOrderId(Action):
+    """Asks which order; offers the customer's recent orders as buttons when we know them."""
+
+    def name(self) -> str:
+        return "action_ask_order_id"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        try:
+            customer = await ctx.identify(tracker)
+            orders = await call(service().list_orders, customer_id=customer, limit=5) if customer is not None else []
+        except ServiceUnavailable:
+            orders = []
+        if not orders:
+            dispatcher.utter_message(response="utter_ask_order_id")
+            return []
+        buttons = [
+            {
+                "title": f"{o.number} · {o.first_item[:40]}",
+                "payload": '/inform{"order_id": "%s"}' % o.number,
+            }
+            for o in orders
+        ]
+        dispatcher.utter_message(response="utter_choose_order", buttons=buttons)
+        return []
+
+
+def reset_run_slots() -> list[EventType]:
+    return [SlotSet(slot, None) for slot in RUN_SLOTS]

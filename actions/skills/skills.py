@@ -1,0 +1,248 @@
+"""What each skill does once its form has the order, the identity and the details.
+
+Reads (status, delivery, refund) describe the order; writes (cancel, restore, dispute, withdraw)
+run only after an explicit "yes" and announce success only when the service committed it.
+Every action ends the form run by clearing its slots, whatever happened.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.orders.views import OrderView
+from actions.skills import context as ctx
+from actions.skills.context import ServiceUnavailable, call, service
+from actions.skills.forms import reset_run_slots
+
+SHIPPED = {"shipped", "delivered", "completed"}
+NOT_SHIPPED = {"awaiting_payment", "payment_processing", "awaiting_shipment"}
+
+
+def _aware(value: Optional[datetime]) -> Optional[datetime]:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class SkillAction(Action):
+    """Runs after a form: loads the owned order, calls ``act``, always clears the run's slots."""
+
+    action_name = ""
+    needs_confirmation = False
+
+    def name(self) -> str:
+        return self.action_name
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        events = reset_run_slots()
+        order_number = tracker.get_slot("order_id")
+        if tracker.get_slot("task_blocked") or not order_number:
+            return events  # the form already explained why it stopped
+        if self.needs_confirmation and tracker.get_slot("confirmed") is not True:
+            dispatcher.utter_message(response="utter_nothing_filed")
+            return events
+        try:
+            customer = await ctx.identify(tracker)
+            order = await call(service().get_order, order_number=order_number, customer_id=customer) if customer is not None else None
+            if order is None:
+                dispatcher.utter_message(response="utter_order_not_found")
+                return events
+            return events + await self.act(order, customer, dispatcher, tracker)
+        except ServiceUnavailable:
+            dispatcher.utter_message(response="utter_service_unavailable")
+            return events
+
+    async def act(self, order: OrderView, customer: int, dispatcher: CollectingDispatcher,
+                  tracker: Tracker) -> list[EventType]:
+        raise NotImplementedError
+
+
+def describe_order(order: OrderView, dispatcher: CollectingDispatcher) -> None:
+    variables = ctx.order_vars(order)
+    if order.status == "cancelled":
+        dispatcher.utter_message(response=f"utter_status_cancelled_{order.cancelled_by or 'buyer'}", **variables)
+    else:
+        dispatcher.utter_message(response=f"utter_status_{order.status}", date=ctx.fmt_day(order.delivery_confirmed_at), **variables)
+    describe_tracking(order, dispatcher)
+    if order.status == "shipped" and order.estimated_delivery:
+        dispatcher.utter_message(response="utter_order_eta", date=ctx.fmt_day(order.estimated_delivery))
+    if order.cancellation is not None and order.cancellation.status == "pending_seller":
+        dispatcher.utter_message(response="utter_order_pending_cancellation",
+                                 deadline=ctx.fmt_date(order.cancellation.deadline))
+    if order.dispute is not None:
+        dispatcher.utter_message(response=f"utter_order_dispute_{order.dispute.status}", reason=order.dispute.reason)
+
+
+def describe_tracking(order: OrderView, dispatcher: CollectingDispatcher) -> None:
+    shipment = order.shipment
+    if shipment is None:
+        return
+    if shipment.events:
+        latest = shipment.events[0]
+        dispatcher.utter_message(
+            response="utter_order_tracking", carrier=shipment.carrier, tracking_number=shipment.tracking_number,
+            event=latest.description, event_location=latest.location, event_time=ctx.fmt_date(latest.at),
+        )
+    else:
+        dispatcher.utter_message(response="utter_order_tracking_no_events", carrier=shipment.carrier,
+                                 tracking_number=shipment.tracking_number)
+
+
+class ActionOrderStatus(SkillAction):
+    action_name = "action_order_status"
+
+    async def act(self, order, customer, dispatcher, tracker):
+        describe_order(order, dispatcher)
+        if order.refund is not None:
+            utter_refund(order, dispatcher)
+        return []
+
+
+class ActionOrderNotReceived(SkillAction):
+    """Checks the estimated date and tracking first, then advises the seller, then a dispute."""
+
+    action_name = "action_order_not_received"
+
+    async def act(self, order, customer, dispatcher, tracker):
+        variables = ctx.order_vars(order)
+        if order.status == "cancelled":
+            dispatcher.utter_message(response="utter_delivery_cancelled", **variables)
+        elif order.status in NOT_SHIPPED:
+            dispatcher.utter_message(response="utter_delivery_not_shipped", **variables)
+        elif order.status in {"delivered", "completed"}:
+            dispatcher.utter_message(response="utter_delivery_confirmed",
+                                     date=ctx.fmt_day(order.delivery_confirmed_at), **variables)
+        else:
+            due = _aware(order.estimated_delivery)
+            describe_tracking(order, dispatcher)
+            if due is not None and now() < due:
+                dispatcher.utter_message(response="utter_delivery_not_due", date=ctx.fmt_day(due), **variables)
+            else:
+                dispatcher.utter_message(response="utter_delivery_overdue", date=ctx.fmt_day(due), **variables)
+        return []
+
+
+def utter_refund(order: OrderView, dispatcher: CollectingDispatcher) -> None:
+    refund = order.refund
+    variables = ctx.order_vars(order)
+    if refund is None:
+        dispatcher.utter_message(response="utter_no_refund", **variables)
+        return
+    variables.update(amount=str(refund.amount), currency=refund.currency)
+    if refund.status == "completed":
+        dispatcher.utter_message(response="utter_refund_completed", date=ctx.fmt_day(refund.completed_at), **variables)
+    else:
+        dispatcher.utter_message(response="utter_refund_pending", expected_by=ctx.fmt_day(refund.expected_by), **variables)
+
+
+class ActionRefundStatus(SkillAction):
+    action_name = "action_refund_status"
+
+    async def act(self, order, customer, dispatcher, tracker):
+        utter_refund(order, dispatcher)
+        return []
+
+
+def explain_refusal(dispatcher: CollectingDispatcher, order: OrderView, code: str, data: dict[str, Any]) -> None:
+    variables = ctx.order_vars(order)
+    variables["date"] = ctx.fmt_day(data.get("estimated_delivery") or data.get("protection_end")
+                                    or order.estimated_delivery or order.protection_end)
+    deadline = data.get("deadline") or (order.cancellation.deadline if order.cancellation else None)
+    variables["deadline"] = ctx.fmt_date(deadline)
+    dispatcher.utter_message(response=f"utter_refuse_{code}", **variables)
+
+
+class ActionCancelOrder(SkillAction):
+    action_name = "action_cancel_order"
+    needs_confirmation = True
+
+    async def act(self, order, customer, dispatcher, tracker):
+        result = await call(
+            service().request_cancellation, order_number=order.number, customer_id=customer,
+            reason=tracker.get_slot("cancel_reason") or "other",
+            idempotency_key=ctx.idempotency_key(tracker, "cancel", order.number),
+            channel=ctx.channel_name(tracker),
+        )
+        variables = ctx.order_vars(order)
+        if result.code == "cancelled":
+            dispatcher.utter_message(response="utter_cancelled_now", **variables)
+        elif result.code == "cancellation_requested":
+            dispatcher.utter_message(
+                response="utter_cancel_requested", deadline=ctx.fmt_date(result.data.get("deadline")),
+                reference=result.data.get("request_id", "-"), **variables,
+            )
+        elif result.code == "cancel_already_requested":
+            dispatcher.utter_message(response="utter_refuse_cancel_already_requested",
+                                     deadline=ctx.fmt_date(result.data.get("deadline")), **variables)
+        else:
+            explain_refusal(dispatcher, order, result.code, result.data)
+        return []
+
+
+class ActionRestoreOrder(SkillAction):
+    action_name = "action_restore_order"
+    needs_confirmation = True
+
+    async def act(self, order, customer, dispatcher, tracker):
+        result = await call(
+            service().resume_order, order_number=order.number, customer_id=customer,
+            idempotency_key=ctx.idempotency_key(tracker, "resume", order.number),
+            channel=ctx.channel_name(tracker),
+        )
+        if result.ok:
+            dispatcher.utter_message(response="utter_restored", **ctx.order_vars(order))
+        else:
+            explain_refusal(dispatcher, order, result.code, result.data)
+        return []
+
+
+class ActionOpenDispute(SkillAction):
+    action_name = "action_open_dispute"
+    needs_confirmation = True
+
+    async def act(self, order, customer, dispatcher, tracker):
+        evidence = tracker.get_slot("dispute_evidence")
+        result = await call(
+            service().open_dispute, order_number=order.number, customer_id=customer,
+            reason=tracker.get_slot("dispute_reason"),
+            description=tracker.get_slot("dispute_description") or "",
+            evidence=[] if evidence in (None, "none") else [evidence],
+            idempotency_key=ctx.idempotency_key(tracker, "dispute", order.number),
+            channel=ctx.channel_name(tracker),
+        )
+        if result.ok:
+            dispatcher.utter_message(response="utter_dispute_opened",
+                                     reference=result.data.get("dispute_id", "-"), **ctx.order_vars(order))
+        else:
+            explain_refusal(dispatcher, order, result.code, result.data)
+        return []
+
+
+class ActionWithdrawDispute(SkillAction):
+    action_name = "action_withdraw_dispute"
+    needs_confirmation = True
+
+    async def act(self, order, customer, dispatcher, tracker):
+        result = await call(
+            service().withdraw_dispute, order_number=order.number, customer_id=customer,
+            idempotency_key=ctx.idempotency_key(tracker, "withdraw", order.number),
+            channel=ctx.channel_name(tracker),
+        )
+        if not result.ok:
+            explain_refusal(dispatcher, order, result.code, result.data)
+        elif result.data.get("reopen_until"):
+            dispatcher.utter_message(response="utter_dispute_withdrawn",
+                                     reopen_until=ctx.fmt_day(result.data["reopen_until"]), **ctx.order_vars(order))
+        else:
+            dispatcher.utter_message(response="utter_dispute_withdrawn_no_reopen", **ctx.order_vars(order))
+        return []

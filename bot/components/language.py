@@ -1,0 +1,285 @@
+"""Per-message language identification for French, Swahili and English.
+
+Two sources of evidence are combined:
+
+* our own training data: every intent block in ``data/nlu/<lang>/`` carries
+  ``metadata: {language: <lang>}``; the detector learns a smoothed unigram model of the
+  (accent-folded) words of each language. It knows chat words no general detector has seen:
+  "jveux", "cmd", "oda", "xaxa", "asnte", "pls".
+* `lingua <https://github.com/pemistahl/lingua-py>`_, restricted to the three languages, which
+  is strong on longer sentences and on words we never trained on.
+
+A message with no signal ("ok", an order number, an emoji) keeps the conversation's language:
+the component reads the ``language`` slot from the tracker (the graph passes it in at
+inference) and reports that language with ``language_signal: false``.
+
+``LanguageSwitch`` runs after intent classification: for ``switch_language`` ("in English
+please", "en francais stp", "kwa Kiswahili tafadhali") it resolves the requested language.
+The ``language`` slot copies the parse result's ``language`` after every message (custom slot
+mapping, ``action_detect_language``), so it follows the user and stays put on messages without
+a signal.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import Counter
+from functools import lru_cache
+from typing import Any, Optional
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_NAME_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from rasa.shared.utils.io import read_json_file, dump_obj_as_json_to_file
+
+from bot.components.text import words
+
+logger = logging.getLogger(__name__)
+
+LANGUAGES = ("en", "fr", "sw")
+DEFAULT_LANGUAGE = "en"
+LANGUAGE = "language"
+LANGUAGE_CONFIDENCE = "language_confidence"
+LANGUAGE_SIGNAL = "language_signal"
+LANGUAGE_SLOT = "language"
+SWITCH_INTENT = "switch_language"
+
+# Names users give the three languages, in the three languages (accent-folded).
+LANGUAGE_NAMES = {
+    "en": {"english", "englsh", "inglish", "anglais", "anglai", "angle", "kiingereza", "kingereza",
+           "kizungu", "eng", "en"},
+    "fr": {"french", "francais", "franсais", "francai", "fransais", "kifaransa", "kifaransaa", "fr",
+           "franglais"},
+    "sw": {"swahili", "kiswahili", "kiswahli", "swahli", "swa", "sw", "kisw"},
+}
+
+
+@lru_cache(maxsize=1)
+def _lingua_detector() -> Any:
+    from lingua import Language, LanguageDetectorBuilder
+
+    return LanguageDetectorBuilder.from_languages(
+        Language.ENGLISH, Language.FRENCH, Language.SWAHILI
+    ).build()
+
+
+_LINGUA_CODES = {"ENGLISH": "en", "FRENCH": "fr", "SWAHILI": "sw"}
+
+
+def lingua_scores(text: str) -> dict[str, float]:
+    """Confidence per language from lingua (sums to 1, or all zero without letters)."""
+    scores = {lang: 0.0 for lang in LANGUAGES}
+    for value in _lingua_detector().compute_language_confidence_values(text):
+        scores[_LINGUA_CODES[value.language.name]] = value.value
+    return scores
+
+
+def requested_language(text: str) -> Optional[str]:
+    """The language a user names in an explicit request ("in English please")."""
+    for token in words(text):
+        for lang, names in LANGUAGE_NAMES.items():
+            if token in names and len(token) > 2:
+                return lang
+    return None
+
+
+class LanguageModel:
+    """Smoothed unigram model of our training data, one distribution per language."""
+
+    def __init__(self, counts: dict[str, dict[str, int]], alpha: float = 0.5) -> None:
+        self.counts = counts
+        self.alpha = alpha
+        self.totals = {lang: sum(c.values()) for lang, c in counts.items()}
+        self.vocabulary = set().union(*(c.keys() for c in counts.values())) if counts else set()
+
+    @classmethod
+    def from_examples(cls, examples: list[tuple[str, str]]) -> "LanguageModel":
+        counts: dict[str, Counter] = {lang: Counter() for lang in LANGUAGES}
+        for text, lang in examples:
+            counts[lang].update(words(text))
+        return cls({lang: dict(c) for lang, c in counts.items()})
+
+    def log_likelihoods(self, tokens: list[str]) -> tuple[dict[str, float], int]:
+        """Log-likelihood per language of the known tokens, and how many were known."""
+        known = [t for t in tokens if t in self.vocabulary]
+        size = max(len(self.vocabulary), 1)
+        scores = {}
+        for lang in LANGUAGES:
+            lang_counts = self.counts.get(lang, {})
+            denominator = self.totals.get(lang, 0) + self.alpha * size
+            scores[lang] = sum(
+                math.log((lang_counts.get(t, 0) + self.alpha) / denominator) for t in known
+            )
+        return scores, len(known)
+
+
+def detect(
+    text: str, model: LanguageModel, min_confidence: float = 0.75
+) -> tuple[str, float, bool]:
+    """Returns (language, confidence, signal) for one message.
+
+    ``signal`` is False when the message says nothing about its language (no known word and too
+    few letters for lingua to be trusted, or no clear winner).
+    """
+    tokens = words(text)
+    letters = sum(len(t) for t in tokens)
+    if not tokens:
+        return DEFAULT_LANGUAGE, 0.0, False
+    ours, known = model.log_likelihoods(tokens)
+    # lingua is reliable on sentences, noisy on one or two short words.
+    lingua_weight = 0.0 if letters < 4 else (0.6 if letters < 15 else 1.2)
+    combined = dict(ours)
+    if lingua_weight:
+        theirs = lingua_scores(" ".join(tokens))
+        for lang in LANGUAGES:
+            combined[lang] += lingua_weight * math.log(max(theirs[lang], 1e-4))
+    top = max(combined.values())
+    exp = {lang: math.exp(score - top) for lang, score in combined.items()}
+    total = sum(exp.values())
+    probs = {lang: value / total for lang, value in exp.items()}
+    best = max(probs, key=probs.get)
+    has_evidence = known > 0 or letters >= 8
+    return best, probs[best], has_evidence and probs[best] >= min_confidence
+
+
+def _slot_language(tracker: Optional[DialogueStateTracker]) -> Optional[str]:
+    if tracker is None:
+        return None
+    value = tracker.get_slot(LANGUAGE_SLOT)
+    return value if value in LANGUAGES else None
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=True
+)
+class LanguageDetector(GraphComponent):
+    """Adds ``language``, ``language_confidence`` and ``language_signal`` to each message."""
+
+    MODEL_FILE = "language_model.json"
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"min_confidence": 0.75, "alpha": 0.5}
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        model: Optional[LanguageModel] = None,
+    ) -> None:
+        self._config = config
+        self._storage = model_storage
+        self._resource = resource
+        self._model = model or LanguageModel({})
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "LanguageDetector":
+        return cls(config, model_storage, resource)
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "LanguageDetector":
+        try:
+            with model_storage.read_from(resource) as directory:
+                counts = read_json_file(directory / cls.MODEL_FILE)
+        except (ValueError, FileNotFoundError):
+            logger.warning("No trained language model found; using lingua only.")
+            counts = {}
+        return cls(config, model_storage, resource, LanguageModel(counts, config["alpha"]))
+
+    @staticmethod
+    def example_language(example: Message) -> Optional[str]:
+        metadata = example.get("metadata") or {}
+        intent_metadata = metadata.get("intent") or {}
+        lang = intent_metadata.get(LANGUAGE) if isinstance(intent_metadata, dict) else None
+        return lang if lang in LANGUAGES else None
+
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = []
+        for example in training_data.intent_examples:
+            lang = self.example_language(example)
+            if lang and example.get(TEXT):
+                examples.append((example.get(TEXT), lang))
+        model = LanguageModel.from_examples(examples)
+        with self._storage.write_to(self._resource) as directory:
+            dump_obj_as_json_to_file(directory / self.MODEL_FILE, model.counts)
+        self._model = LanguageModel(model.counts, self._config["alpha"])
+        logger.info("Language model trained on %d examples.", len(examples))
+        return self._resource
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        for example in training_data.training_examples:
+            lang = self.example_language(example)
+            if lang:
+                example.set(LANGUAGE, lang)
+                example.set(LANGUAGE_CONFIDENCE, 1.0)
+                example.set(LANGUAGE_SIGNAL, True)
+        return training_data
+
+    def process(
+        self, messages: list[Message], tracker: Optional[DialogueStateTracker] = None
+    ) -> list[Message]:
+        previous = _slot_language(tracker)
+        for message in messages:
+            text = message.get(TEXT) or ""
+            lang, confidence, signal = detect(text, self._model, self._config["min_confidence"])
+            if not signal and previous:
+                lang = previous
+            message.set(LANGUAGE, lang, add_to_output=True)
+            message.set(LANGUAGE_CONFIDENCE, round(confidence, 4), add_to_output=True)
+            message.set(LANGUAGE_SIGNAL, signal, add_to_output=True)
+        return messages
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
+)
+class LanguageSwitch(GraphComponent):
+    """Honours explicit requests: ``switch_language`` sets ``language`` to the language named."""
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "LanguageSwitch":
+        return cls()
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            # DIET learns the `language` entity from switch_language examples; the lexicon
+            # below is the single source of the value, so drop DIET's guesses.
+            entities = [e for e in message.get(ENTITIES, []) if e.get("entity") != LANGUAGE]
+            message.set(ENTITIES, entities, add_to_output=True)
+            if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) != SWITCH_INTENT:
+                continue
+            target = requested_language(message.get(TEXT) or "")
+            if target:
+                message.set(LANGUAGE, target, add_to_output=True)
+                message.set(LANGUAGE_SIGNAL, True, add_to_output=True)
+                message.set("language_requested", True, add_to_output=True)
+        return messages
+
+
+__all__ = ["LanguageDetector", "LanguageSwitch", "detect", "requested_language"]

@@ -1,0 +1,202 @@
+"""The custom actions on a real (temporary, seeded) order database.
+
+Each test builds the tracker a conversation would send to the action server and checks what the
+user is told and what the database holds afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import jwt
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+
+import actions.orders as orders
+from actions.orders.db import make_engine, session_factory
+from actions.orders.demo import seed
+from actions.orders.models import CancellationRequest, Dispute, Order, SupportTicket
+from actions.orders.schema import migrate
+from actions.orders.service import OrderService
+from actions.skills.context import identify
+from actions.skills.conversation import ActionHandoff
+from actions.skills.forms import ValidateCancelForm, ValidateStatusForm
+from actions.skills.skills import ActionCancelOrder, ActionOpenDispute, ActionOrderStatus, ActionRestoreOrder
+
+AMINA, WANJIKU, OLIVER = "81700345", "81700512", "81700877"
+
+
+def order(prefix: str, scenario: int) -> str:
+    return f"{prefix}000000{scenario:02d}"
+
+
+@pytest.fixture()
+def factory(tmp_path):
+    url = f"sqlite:///{tmp_path}/orders.db"
+    migrate(url)
+    made = session_factory(make_engine(url))
+    seed(made)
+    return made
+
+
+@pytest.fixture()
+def service(factory, monkeypatch):
+    svc = OrderService(factory)
+    monkeypatch.setattr(orders, "_service", svc)
+    monkeypatch.setenv("AUTH_JWT_SECRET", "test-secret-0123456789abcdef0123456789")
+    return svc
+
+
+def customer_id(service: OrderService, number: str) -> int:
+    email = {AMINA: "amina.diallo@example.com", WANJIKU: "wanjiku.kamau@example.co.ke",
+             OLIVER: "oliver.smith@example.co.uk"}[number[:8]]
+    found = service.verify_owner(order_number=number, contact=email)
+    assert found is not None
+    return found
+
+
+def tracker(slots: dict[str, Any] | None = None, channel: str = "rest", sender: str = "conv-1",
+            metadata: dict | None = None, active_loop: str | None = None) -> Tracker:
+    user_event = {"event": "user", "text": "hi", "input_channel": channel, "metadata": metadata or {},
+                  "parse_data": {"intent": {"name": "cancel_order"}}, "timestamp": 1.0}
+    events = [user_event]
+    if active_loop:
+        events.insert(0, {"event": "active_loop", "name": active_loop, "timestamp": 0.5})
+    return Tracker(sender, {"language": "en", **(slots or {})}, {"intent": {"name": "inform"}}, events,
+                   False, None, {"name": active_loop} if active_loop else {}, "action_listen")
+
+
+def run(action, track: Tracker) -> tuple[list[dict], list[dict]]:
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, track, {}))
+    return dispatcher.messages, events
+
+
+def responses(messages: list[dict]) -> list[str]:
+    return [m.get("response") for m in messages]
+
+
+def rows_for(factory, model, number: str) -> int:
+    """Rows of ``model`` that belong to order ``number`` (the test inspects the real tables)."""
+    with factory() as session:
+        query = select(func.count()).select_from(model).join(Order, model.order_id == Order.id)
+        return session.execute(query.where(Order.number == number)).scalar_one()
+
+
+def validate(validator, slot: str, value: Any, track: Tracker) -> tuple[list[dict], dict]:
+    dispatcher = CollectingDispatcher()
+    result = asyncio.run(getattr(validator, f"validate_{slot}")(value, dispatcher, track, {}))
+    return dispatcher.messages, result
+
+
+def test_status_of_a_shipped_order_shows_tracking(service):
+    number = order(OLIVER, 6)
+    messages, _ = run(ActionOrderStatus(), tracker({"order_id": number, "customer_id": customer_id(service, number)}))
+    assert responses(messages)[:3] == ["utter_status_shipped", "utter_order_tracking", "utter_order_eta"]
+    assert messages[0]["order_id"] == number
+
+
+def test_unknown_and_someone_elses_order_get_the_same_answer(service):
+    oliver = customer_id(service, order(OLIVER, 6))
+    track = tracker({"customer_id": oliver})
+    someone_else = validate(ValidateStatusForm(), "order_id", order(AMINA, 6), track)
+    unknown = validate(ValidateStatusForm(), "order_id", "8170099900000006", track)
+    assert someone_else == unknown
+    assert responses(unknown[0]) == ["utter_order_not_found"]
+
+
+def test_contact_verification_accepts_local_phone_and_rejects_wrong_email(service):
+    number = order(WANJIKU, 6)
+    track = tracker({"order_id": number})
+    messages, slots = validate(ValidateStatusForm(), "contact", "0712 345 678", track)
+    assert slots["customer_id"] == customer_id(service, number)
+    messages, slots = validate(ValidateStatusForm(), "contact", "amina.diallo@example.com", track)
+    assert responses(messages) == ["utter_order_not_found"] and slots["order_id"] is None
+
+
+def test_cancellation_is_filed_once_even_if_confirmed_twice(service, factory):
+    number = order(AMINA, 3)
+    slots = {"order_id": number, "customer_id": customer_id(service, number), "cancel_reason": "no_longer_needed",
+             "confirmed": True}
+    first, _ = run(ActionCancelOrder(), tracker(slots, active_loop="cancel_form"))
+    second, _ = run(ActionCancelOrder(), tracker(slots, active_loop="cancel_form"))
+    assert responses(first) == responses(second) == ["utter_cancel_requested"]
+    assert rows_for(factory, CancellationRequest, number) == 1
+    view = service.get_order(order_number=number, customer_id=slots["customer_id"])
+    assert view.cancellation_state == "awaiting_seller"
+
+
+def test_no_is_respected_nothing_is_filed(service):
+    number = order(AMINA, 3)
+    cid = customer_id(service, number)
+    messages, _ = run(ActionCancelOrder(), tracker({"order_id": number, "customer_id": cid, "confirmed": False}))
+    assert responses(messages) == ["utter_nothing_filed"]
+    assert service.get_order(order_number=number, customer_id=cid).cancellation_state == "none"
+
+
+def test_shipped_order_cannot_be_cancelled_and_the_form_stops(service):
+    number = order(OLIVER, 6)
+    track = tracker({"customer_id": customer_id(service, number)})
+    messages, slots = validate(ValidateCancelForm(), "order_id", number, track)
+    assert responses(messages) == ["utter_refuse_cancel_shipped"]
+    assert slots["task_blocked"] is True
+
+
+def test_platform_fraud_cancellation_is_never_restored(service):
+    number = order(WANJIKU, 12)
+    slots = {"order_id": number, "customer_id": customer_id(service, number), "confirmed": True}
+    messages, _ = run(ActionRestoreOrder(), tracker(slots))
+    assert responses(messages) == ["utter_refuse_resume_platform_fraud"]
+
+
+def test_dispute_opened_once(service, factory):
+    number = order(OLIVER, 7)
+    slots = {"order_id": number, "customer_id": customer_id(service, number), "dispute_reason": "not_received",
+             "dispute_description": "nothing arrived", "dispute_evidence": "none", "confirmed": True}
+    first, _ = run(ActionOpenDispute(), tracker(slots, active_loop="dispute_form"))
+    second, _ = run(ActionOpenDispute(), tracker(slots, active_loop="dispute_form"))
+    assert responses(first) == responses(second) == ["utter_dispute_opened"]
+    assert rows_for(factory, Dispute, number) == 1
+
+
+def test_channel_identity_and_website_token_identify_the_customer(service):
+    telegram = tracker(channel="telegram", sender="100002")
+    assert asyncio.run(identify(telegram)) == customer_id(service, order(WANJIKU, 1))
+    rest_same_id = tracker(channel="rest", sender="100002")
+    assert asyncio.run(identify(rest_same_id)) is None
+    oliver = customer_id(service, order(OLIVER, 1))
+    good = jwt.encode({"sub": str(oliver), "exp": int(time.time()) + 600}, "test-secret-0123456789abcdef0123456789", algorithm="HS256")
+    expired = jwt.encode({"sub": str(oliver), "exp": int(time.time()) - 1}, "test-secret-0123456789abcdef0123456789", algorithm="HS256")
+    forged = jwt.encode({"sub": str(oliver), "exp": int(time.time()) + 600}, "wrong-secret-0123456789abcdef0123456789", algorithm="HS256")
+    assert asyncio.run(identify(tracker(metadata={"auth_token": good}))) == oliver
+    assert asyncio.run(identify(tracker(metadata={"auth_token": expired}))) is None
+    assert asyncio.run(identify(tracker(metadata={"auth_token": forged}))) is None
+
+
+def test_database_down_nothing_announced(service, monkeypatch):
+    number = order(AMINA, 3)
+    cid = customer_id(service, number)
+
+    def down(**kwargs):
+        raise OperationalError("SELECT 1", {}, Exception("database is unreachable"))
+
+    monkeypatch.setattr(service, "request_cancellation", down)
+    slots = {"order_id": number, "customer_id": cid, "cancel_reason": "other", "confirmed": True}
+    messages, _ = run(ActionCancelOrder(), tracker(slots))
+    assert responses(messages) == ["utter_service_unavailable"]
+    monkeypatch.undo()
+    assert service.get_order(order_number=number, customer_id=cid).cancellation_state == "none"
+
+
+def test_handoff_opens_a_ticket_and_pauses(service, factory):
+    number = order(OLIVER, 7)
+    messages, events = run(ActionHandoff(), tracker({"order_id": number, "customer_id": customer_id(service, number)}))
+    assert responses(messages) == ["utter_handoff"]
+    assert messages[0]["ticket_number"].startswith("T-")
+    assert any(e.get("event") == "pause" for e in events)
+    assert rows_for(factory, SupportTicket, number) == 1

@@ -1,0 +1,63 @@
+"""Language identification on the messages users really send, long and very short."""
+
+import pytest
+from rasa.shared.nlu.training_data.loading import load_data
+
+from bot.components.language import LanguageDetector, LanguageModel, detect, requested_language
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def model() -> LanguageModel:
+    examples = []
+    for lang in ("en", "fr", "sw"):
+        for example in load_data(str(ROOT / "data" / "nlu" / lang)).intent_examples:
+            assert LanguageDetector.example_language(example) == lang, example.get("text")
+            examples.append((example.get("text"), lang))
+    return LanguageModel.from_examples(examples)
+
+
+@pytest.mark.parametrize(
+    "text, lang",
+    [
+        ("where is my order, it was supposed to arrive last week", "en"),
+        ("ou est ma commande jai toujours rien recu", "fr"),
+        ("oda yangu iko wapi mbona haijafika", "sw"),
+        ("nataka ku-cancel order yangu", "sw"),
+        ("jveux annuler ma cmd", "fr"),
+        ("merci", "fr"),
+        ("asante sana", "sw"),
+        ("habari", "sw"),
+        ("thanks a lot", "en"),
+        ("bonjour", "fr"),
+        ("oui", "fr"),
+        ("sawa", "sw"),
+        ("yes please", "en"),
+        ("ndio", "sw"),
+        ("cancel my order please", "en"),
+    ],
+)
+def test_detects_language(model, text, lang):
+    detected, confidence, signal = detect(text, model)
+    assert (detected, signal) == (lang, True), confidence
+
+
+@pytest.mark.parametrize("text", ["8170034500000003", "👍", "???", "", "   ", "ok"])
+def test_no_signal_keeps_conversation_language(model, text):
+    _, _, signal = detect(text, model)
+    assert signal is False
+
+
+@pytest.mark.parametrize(
+    "text, lang",
+    [
+        ("in english please", "en"),
+        ("en francais stp", "fr"),
+        ("kwa Kiswahili tafadhali", "sw"),
+        ("parle anglais", "en"),
+        ("naomba kiingereza", "en"),
+        ("can we speak swahili", "sw"),
+    ],
+)
+def test_explicit_language_requests(text, lang):
+    assert requested_language(text) == lang

@@ -1,0 +1,30 @@
+"""Order numbers are found the way buyers type them, and phone numbers are not mistaken for them."""
+
+import pytest
+
+from bot.components.order_id import find_order_numbers
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("where is 8170034500000003", ["8170034500000003"]),
+        ("ou est ma cmd 8170 0345 0000 0003 stp", ["8170034500000003"]),
+        ("oda #8170034500000003 iko wapi", ["8170034500000003"]),
+        ("n°8170-0345-0000-0003", ["8170034500000003"]),
+        ("8170034500000003,8170051200000006", ["8170034500000003", "8170051200000006"]),
+        ("call me on +254 712 345 678", []),
+        ("+447700900123", []),
+        ("0712 345 678", []),
+        ("order 12 please", []),
+        ("", []),
+    ],
+)
+def test_order_numbers_as_typed(text, expected):
+    assert [digits for _, _, digits in find_order_numbers(text)] == expected
+
+
+def test_span_points_at_the_number_in_the_text():
+    text = "cancel #8170 0345 0000 0003 now"
+    [(start, end, _)] = find_order_numbers(text)
+    assert text[start:end] == "8170 0345 0000 0003"
