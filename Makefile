@@ -34,7 +34,7 @@ setup: $(STAMP)
 # Rasa fingerprints config, domain and data: nothing is retrained when nothing changed.
 train: setup
 	@mkdir -p models
-	$(RASA) train $(RASA_FILES) --out models
+	$(RASA) train $(RASA_FILES) --out models --augmentation 0
 
 run: train
 	$(PY) -m bot.launcher

@@ -19,6 +19,7 @@ from rasa_sdk import Tracker
 
 from actions.orders import OrderService, get_service
 from actions.orders.views import OrderView
+from bot.channels.identity import channel_identity
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +86,9 @@ async def identify(tracker: Tracker) -> Optional[int]:
                 return customer
     channel = tracker.get_latest_input_channel()
     if channel in TRUSTED_CHANNELS:
-        customer = await call(service().customer_for_identity, channel=channel, external_id=tracker.sender_id)
+        # Twilio's "whatsapp:+254..." is the WhatsApp identity "+254..." (bot/channels/identity.py).
+        identity_channel, external_id = channel_identity(channel, tracker.sender_id)
+        customer = await call(service().customer_for_identity, channel=identity_channel, external_id=external_id)
         if customer is not None:
             return customer
     verified = tracker.get_slot("customer_id")

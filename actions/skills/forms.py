@@ -134,7 +134,9 @@ class OrderFormValidator(FormValidationAction):
             customer = await ctx.identify(tracker)
             if customer is None:
                 return {"order_id": digits}  # who is asking is checked with `contact`
-            return await self.check_owned(digits, customer, dispatcher, tracker, {"order_id": digits})
+            # Remember who proved to be talking (channel identity, website token) for this conversation.
+            slots = {"order_id": digits, "customer_id": customer}
+            return await self.check_owned(digits, customer, dispatcher, tracker, slots)
         except ServiceUnavailable:
             dispatcher.utter_message(response="utter_service_unavailable")
             return {"order_id": digits, "task_blocked": True}

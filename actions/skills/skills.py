@@ -7,11 +7,11 @@ Every action ends the form run by clearing its slots, whatever happened.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, ReminderScheduled
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -181,6 +181,7 @@ class ActionCancelOrder(SkillAction):
                 response="utter_cancel_requested", deadline=ctx.fmt_date(result.data.get("deadline")),
                 reference=result.data.get("request_id", "-"), **variables,
             )
+            return [deadline_reminder(order.number, result.data.get("deadline"))]
         elif result.code == "cancel_already_requested":
             dispatcher.utter_message(response="utter_refuse_cancel_already_requested",
                                      deadline=ctx.fmt_date(result.data.get("deadline")), **variables)
@@ -245,4 +246,49 @@ class ActionWithdrawDispute(SkillAction):
                                      reopen_until=ctx.fmt_day(result.data["reopen_until"]), **ctx.order_vars(order))
         else:
             dispatcher.utter_message(response="utter_dispute_withdrawn_no_reopen", **ctx.order_vars(order))
+        return []
+
+
+FOLLOWUP_INTENT = "EXTERNAL_cancellation_deadline"
+FOLLOWUP_GRACE = timedelta(minutes=2)  # let the deadline job run first
+
+
+def deadline_reminder(order_number: str, deadline: Any) -> EventType:
+    """Wakes the conversation when the seller's 72 h are over, to tell the user the outcome."""
+    when = datetime.fromisoformat(deadline) if isinstance(deadline, str) else deadline
+    when = (_aware(when) or now()) + FOLLOWUP_GRACE
+    return ReminderScheduled(
+        FOLLOWUP_INTENT, trigger_date_time=when, entities=[{"entity": "order_id", "value": order_number}],
+        name=f"cancellation-deadline-{order_number}", kill_on_user_message=False,
+    )
+
+
+class ActionCancellationFollowup(Action):
+    """Tells the buyer, in their language, what became of a cancellation request after 72 h."""
+
+    def name(self) -> str:
+        return "action_cancellation_followup"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        entities = (tracker.latest_message or {}).get("entities") or []
+        order_number = next((str(e.get("value")) for e in entities if e.get("entity") == "order_id"), None)
+        try:
+            customer = await ctx.identify(tracker)
+            if customer is None or not order_number:
+                return []
+            await call(service().process_deadlines)
+            order = await call(service().get_order, order_number=order_number, customer_id=customer)
+        except ServiceUnavailable:
+            return []  # the reminder is informative only; the order itself is safe
+        if order is None or order.cancellation is None:
+            return []
+        variables = ctx.order_vars(order)
+        status = order.cancellation.status
+        if status == "auto_approved" and order.refund is not None:
+            dispatcher.utter_message(response="utter_deadline_approved", expected_by=ctx.fmt_day(order.refund.expected_by),
+                                     **{**variables, "amount": str(order.refund.amount), "currency": order.refund.currency})
+        elif status == "approved":
+            dispatcher.utter_message(response="utter_cancellation_approved", **variables)
+        elif status == "rejected":
+            dispatcher.utter_message(response="utter_cancellation_rejected", **variables)
         return []

@@ -26,7 +26,13 @@ from actions.orders.service import OrderService
 from actions.skills.context import identify
 from actions.skills.conversation import ActionHandoff
 from actions.skills.forms import ValidateCancelForm, ValidateStatusForm
-from actions.skills.skills import ActionCancelOrder, ActionOpenDispute, ActionOrderStatus, ActionRestoreOrder
+from actions.skills.skills import (
+    ActionCancellationFollowup,
+    ActionCancelOrder,
+    ActionOpenDispute,
+    ActionOrderStatus,
+    ActionRestoreOrder,
+)
 
 AMINA, WANJIKU, OLIVER = "81700345", "81700512", "81700877"
 
@@ -200,3 +206,32 @@ def test_handoff_opens_a_ticket_and_pauses(service, factory):
     assert messages[0]["ticket_number"].startswith("T-")
     assert any(e.get("event") == "pause" for e in events)
     assert rows_for(factory, SupportTicket, number) == 1
+
+
+def test_filed_cancellation_schedules_the_deadline_follow_up(service):
+    number = order(OLIVER, 2)
+    slots = {"order_id": number, "customer_id": customer_id(service, number), "cancel_reason": "other",
+             "confirmed": True}
+    _, events = run(ActionCancelOrder(), tracker(slots, active_loop="cancel_form"))
+    reminders = [e for e in events if e.get("event") == "reminder"]
+    assert len(reminders) == 1 and reminders[0]["intent"] == "EXTERNAL_cancellation_deadline"
+    assert reminders[0]["entities"] == [{"entity": "order_id", "value": number}]
+
+
+def test_after_72_hours_the_user_is_told_the_cancellation_was_approved(service):
+    number = order(WANJIKU, 5)  # pending request whose deadline passed an hour ago
+    track = tracker({"customer_id": customer_id(service, number), "language": "sw"})
+    track.latest_message = {"intent": {"name": "EXTERNAL_cancellation_deadline"},
+                            "entities": [{"entity": "order_id", "value": number}]}
+    messages, _ = run(ActionCancellationFollowup(), track)
+    assert responses(messages) == ["utter_deadline_approved"]
+    assert messages[0]["currency"] == "KES"
+
+
+def test_follow_up_says_nothing_to_someone_who_does_not_own_the_order(service):
+    number = order(WANJIKU, 5)
+    track = tracker({"customer_id": customer_id(service, order(OLIVER, 1))})
+    track.latest_message = {"intent": {"name": "EXTERNAL_cancellation_deadline"},
+                            "entities": [{"entity": "order_id", "value": number}]}
+    messages, _ = run(ActionCancellationFollowup(), track)
+    assert messages == []

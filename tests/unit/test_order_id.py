@@ -28,3 +28,26 @@ def test_span_points_at_the_number_in_the_text():
     text = "cancel #8170 0345 0000 0003 now"
     [(start, end, _)] = find_order_numbers(text)
     assert text[start:end] == "8170 0345 0000 0003"
+
+
+@pytest.mark.parametrize(
+    "text, contacts, only",
+    [
+        ("amina.diallo@example.com", ["amina.diallo@example.com"], True),
+        ("0712 345 678", ["0712 345 678"], True),
+        ("+254 712 345 678", ["+254 712 345 678"], True),
+        ("email: Oliver.Smith@Example.co.uk", ["oliver.smith@example.co.uk"], True),
+        ("8170 0345 0000 0003", [], True),
+        ("#8170034500000003 !", [], True),
+        ("ni 0712345678", ["0712345678"], False),
+        ("cancel 8170034500000003 please", [], False),
+        ("hello", [], False),
+    ],
+)
+def test_identifier_only_messages_are_inform(text, contacts, only):
+    from bot.components.identifiers import find_contacts, only_identifiers
+
+    found = find_contacts(text)
+    spans = [(s, e) for s, e, _ in found] + [(s, e) for s, e, _ in find_order_numbers(text)]
+    assert [value for _, _, value in found] == contacts
+    assert only_identifiers(text, spans) is only

@@ -1,0 +1,86 @@
+"""Messages that are only identifiers: an order number, an e-mail address, a phone number.
+
+Answers to "which order?" or "what is your account e-mail?" are often nothing else, and a
+statistical classifier has no words to go on. This component runs after the classifiers:
+
+* it tags e-mail addresses and phone numbers as the ``contact`` entity;
+* when the message holds nothing but identifiers (and filler punctuation), it sets the intent to
+  ``inform`` with full confidence, since that is what such a message is by definition.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.components.order_id import PHONE_RE, find_order_numbers
+
+EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+# Local (0712 345 678) and international (+254 712 345 678) phone numbers, 9 to 15 digits.
+LOCAL_PHONE_RE = re.compile(r"(?<![\d+])0\d(?:[ \-.]?\d){7,12}(?!\d)")
+FILLER_RE = re.compile(r"[\s,;:.!?#()\-]+|\b(?:no|n°|nr|num|number|numero|namba|email|e-mail|mail|tel|phone|simu)\b",
+                       re.IGNORECASE)
+CONTACT = "contact"
+INFORM = "inform"
+
+
+def find_contacts(text: str) -> list[tuple[int, int, str]]:
+    """E-mail addresses and phone numbers (never a part of an order number)."""
+    taken = [(s, e) for s, e, _ in find_order_numbers(text)]
+    spans = [(m.start(), m.end(), m.group().lower()) for m in EMAIL_RE.finditer(text)]
+    taken += [(s, e) for s, e, _ in spans]
+    for pattern in (PHONE_RE, LOCAL_PHONE_RE):
+        for m in pattern.finditer(text):
+            if not any(s < m.end() and m.start() < e for s, e in taken):
+                spans.append((m.start(), m.end(), m.group()))
+                taken.append(m.span())
+    return sorted(spans)
+
+
+def only_identifiers(text: str, spans: list[tuple[int, int]]) -> bool:
+    if not spans:
+        return False
+    rest = list(text)
+    for start, end in spans:
+        rest[start:end] = [" "] * (end - start)
+    return not FILLER_RE.sub("", "".join(rest)).strip()
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
+)
+class IdentifierExtractor(GraphComponent):
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "IdentifierExtractor":
+        return cls()
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            text = message.get(TEXT) or ""
+            contacts = find_contacts(text)
+            entities = [e for e in message.get(ENTITIES, []) if e.get("entity") != CONTACT]
+            entities += [
+                {"entity": CONTACT, "start": s, "end": e, "value": value, "confidence_entity": 1.0,
+                 "extractor": self.__class__.__name__}
+                for s, e, value in contacts
+            ]
+            message.set(ENTITIES, sorted(entities, key=lambda x: x.get("start", 0)), add_to_output=True)
+            spans = [(s, e) for s, e, _ in contacts] + [(s, e) for s, e, _ in find_order_numbers(text)]
+            if only_identifiers(text, spans):
+                message.set(INTENT, {"name": INFORM, "confidence": 1.0}, add_to_output=True)
+                ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != INFORM]
+                message.set(INTENT_RANKING_KEY, [{"name": INFORM, "confidence": 1.0}, *ranking], add_to_output=True)
+        return messages
