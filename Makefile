@@ -31,10 +31,16 @@ $(STAMP): requirements/base.lock requirements/dev.lock
 
 setup: $(STAMP)
 
-# Rasa fingerprints config, domain and data: nothing is retrained when nothing changed.
+# The model is named after a hash of everything it is built from (config, domain, data, custom
+# components): an unchanged model is reused as is; a changed one is retrained, and Rasa's own
+# fingerprinting cache (.rasa/) retrains only the components whose inputs changed.
+MODEL_HASH = $(shell cat bot/config.yml $$(find bot/domain data bot/components -type f \( -name '*.yml' -o -name '*.py' \) | sort) | sha256sum | cut -c1-12)
+MODEL := models/model-$(MODEL_HASH).tar.gz
+
 train: setup
 	@mkdir -p models
-	$(RASA) train $(RASA_FILES) --out models --augmentation 0
+	@if [ -f $(MODEL) ]; then touch $(MODEL); echo "$(MODEL) is up to date (config, domain, data unchanged)"; \
+	else $(RASA) train $(RASA_FILES) --out models --augmentation 0 --fixed-model-name model-$(MODEL_HASH); fi
 
 run: train
 	$(PY) -m bot.launcher
@@ -46,7 +52,7 @@ validate: setup
 	$(RASA) data validate $(RASA_FILES) --fail-on-warnings
 
 stories: train
-	$(RASA) test core --model models --stories tests/stories --endpoints bot/endpoints.yml \
+	$(RASA) test core --model $(MODEL) --stories tests/stories --endpoints bot/endpoints.yml \
 		--fail-on-prediction-errors --out results/stories
 
 unit: setup

@@ -118,3 +118,30 @@ class ActionClarify(Action):
         buttons = [{"title": INTENT_LABELS[name][lang], "payload": f"/{name}"} for name in options]
         dispatcher.utter_message(response="utter_did_you_mean", buttons=buttons)
         return []
+
+
+# FAQ topic -> the skill that does it for the user.
+FAQ_SKILLS = {
+    "cancel_how": "cancel_order", "cancel_fees": "cancel_order", "cancel_time_limit": "cancel_order",
+    "cancel_refund": "cancel_order", "cancel_reason_choice": "cancel_order", "seller_not_responding": "cancel_order",
+    "restore_cancelled": "restore_order", "platform_cancelled": "restore_order",
+    "withdraw_dispute_how": "cancel_dispute",
+    "reopen_dispute": "open_dispute", "dispute_process": "open_dispute", "dispute_evidence": "open_dispute",
+    "cancel_after_shipment": "open_dispute", "delivery_time": "order_not_received",
+    "contact_seller": "order_not_received", "escrow": "order_status",
+}
+
+
+class ActionOfferSkill(Action):
+    """After a policy answer, offers to do it: "Do you want me to do it for you?" (one button)."""
+
+    def name(self) -> str:
+        return "action_offer_skill"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        selector = ((tracker.latest_message or {}).get("response_selector") or {}).get("faq") or {}
+        key = (selector.get("response") or {}).get("intent_response_key") or ""
+        skill = FAQ_SKILLS.get(key.split("/", 1)[-1])
+        if skill:
+            dispatcher.utter_message(response="utter_offer_skill", skill_intent=skill)
+        return []

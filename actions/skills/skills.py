@@ -18,7 +18,8 @@ from rasa_sdk.types import DomainDict
 from actions.orders.views import OrderView
 from actions.skills import context as ctx
 from actions.skills.context import ServiceUnavailable, call, service
-from actions.skills.forms import reset_run_slots
+from actions.skills.conversation import ActionHandoff
+from actions.skills.forms import MAX_FAILURES, reset_run_slots
 
 SHIPPED = {"shipped", "delivered", "completed"}
 NOT_SHIPPED = {"awaiting_payment", "payment_processing", "awaiting_shipment"}
@@ -47,6 +48,9 @@ class SkillAction(Action):
         events = reset_run_slots()
         order_number = tracker.get_slot("order_id")
         if tracker.get_slot("task_blocked") or not order_number:
+            if (tracker.get_slot("form_failures") or 0) >= MAX_FAILURES:
+                # Repeated failures: a person takes over (ticket + pause) instead of a dead end.
+                return events + await ActionHandoff().run(dispatcher, tracker, domain)
             return events  # the form already explained why it stopped
         if self.needs_confirmation and tracker.get_slot("confirmed") is not True:
             dispatcher.utter_message(response="utter_nothing_filed")

@@ -235,3 +235,33 @@ def test_follow_up_says_nothing_to_someone_who_does_not_own_the_order(service):
                             "entities": [{"entity": "order_id", "value": number}]}
     messages, _ = run(ActionCancellationFollowup(), track)
     assert messages == []
+
+
+def test_three_failed_answers_hand_over_to_a_person(service, factory):
+    track = tracker({"task_blocked": True, "form_failures": 3, "order_id": None})
+    messages, events = run(ActionCancelOrder(), track)
+    assert responses(messages) == ["utter_handoff"]
+    assert any(e.get("event") == "pause" for e in events)
+    with factory() as session:
+        assert session.execute(select(func.count()).select_from(SupportTicket)).scalar_one() == 1
+
+
+def test_three_bad_order_numbers_stop_the_form(service):
+    validator, slots = ValidateStatusForm(), {}
+    for attempt in range(3):
+        messages, result = validate(validator, "order_id", "12", tracker({"form_failures": attempt}))
+        slots.update(result)
+    assert responses(messages) == ["utter_invalid_order_id", "utter_too_many_attempts"]
+    assert slots["task_blocked"] is True and slots["form_failures"] == 3
+
+
+@pytest.mark.parametrize("topic, skill", [("faq/cancel_how", "cancel_order"), ("faq/restore_cancelled", "restore_order"),
+                                          ("faq/safe_buying", None), ("faq/seller_asks_close_dispute", None)])
+def test_policy_answer_offers_the_matching_skill(topic, skill):
+    from actions.skills.conversation import ActionOfferSkill
+
+    track = tracker()
+    track.latest_message = {"intent": {"name": "faq"},
+                            "response_selector": {"faq": {"response": {"intent_response_key": topic}}}}
+    messages, _ = run(ActionOfferSkill(), track)
+    assert [m.get("skill_intent") for m in messages] == ([skill] if skill else [])
