@@ -29,7 +29,13 @@ $(STAMP): requirements/base.lock requirements/dev.lock
 	$(PY) -m pip install --quiet --no-deps --ignore-requires-python -r requirements/base.lock -r requirements/dev.lock
 	@touch $@
 
-setup: $(STAMP)
+# The web chat widget (rasa-webchat) from the npm registry, served locally by the Rasa server.
+WEB_STAMP := bot/web/node_modules/.package-lock.json
+$(WEB_STAMP): bot/web/package.json bot/web/package-lock.json
+	npm ci --prefix bot/web
+	@touch $@
+
+setup: $(STAMP) $(WEB_STAMP)
 
 # The model is named after a hash of everything it is built from (config, domain, data, custom
 # components): an unchanged model is reused as is; a changed one is retrained, and Rasa's own
@@ -64,6 +70,11 @@ test: validate stories
 # NLU benchmark: ours vs the stock `rasa init` pipeline, held-out splits and public sets.
 eval: setup
 	$(PY) tests/benchmarks/eval_nlu.py
+
+# Support triage of a message file (CSV / JSONL): make triage FILE=inbox.csv [OUT=triaged.jsonl]
+triage: train
+	@test -n "$(FILE)" || { echo "usage: make triage FILE=messages.csv|.jsonl [OUT=triaged.csv|.jsonl]" >&2; exit 2; }
+	$(PY) -m bot.triage "$(FILE)" $(if $(OUT),--out "$(OUT)")
 
 lint: setup
 	$(VENV)/bin/ruff check bot actions tests

@@ -20,6 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.skills import context as ctx
+from actions.skills import ratelimit
 from actions.skills.context import ServiceUnavailable, call, service
 
 MAX_FAILURES = 3
@@ -104,9 +105,10 @@ class OrderFormValidator(FormValidationAction):
     ) -> list[str]:
         if tracker.get_slot("task_blocked"):
             return []
-        slots = list(domain_slots)
-        if tracker.get_slot("customer_id") is None and tracker.get_slot("order_id"):
-            # Identity is known from the channel or token? Then no contact question.
+        # `contact` (e-mail/phone) is asked only of someone no channel, token or earlier
+        # verification identifies.
+        slots = [slot for slot in domain_slots if slot != "contact"]
+        if tracker.get_slot("customer_id") is None:
             try:
                 identified = await ctx.identify(tracker)
             except ServiceUnavailable:
@@ -130,6 +132,8 @@ class OrderFormValidator(FormValidationAction):
         if not ctx.plausible_order_number(digits):
             dispatcher.utter_message(response="utter_invalid_order_id")
             return self.failed(dispatcher, tracker, {"order_id": None})
+        if ratelimit.refused(tracker, dispatcher):  # too many failed verifications: cooldown
+            return {"order_id": None, "task_blocked": True}
         try:
             customer = await ctx.identify(tracker)
             if customer is None:
@@ -146,9 +150,12 @@ class OrderFormValidator(FormValidationAction):
     ) -> dict[str, Any]:
         order_number = tracker.get_slot("order_id")
         contact = str(value or "").strip()[:200]
+        if ratelimit.refused(tracker, dispatcher, contact=contact, order_number=order_number):
+            return {"contact": None, "order_id": None, "task_blocked": True}
         try:
             customer = await call(service().verify_owner, order_number=order_number, contact=contact) if contact else None
             if customer is None:
+                ratelimit.failed(tracker, contact=contact, order_number=order_number)
                 dispatcher.utter_message(response="utter_order_not_found")
                 return self.failed(dispatcher, tracker, {"contact": None, "order_id": None})
             dispatcher.utter_message(response="utter_verified")
@@ -164,6 +171,7 @@ class OrderFormValidator(FormValidationAction):
     ) -> dict[str, Any]:
         order = await call(service().get_order, order_number=order_number, customer_id=customer)
         if order is None:
+            ratelimit.failed(tracker)
             dispatcher.utter_message(response="utter_order_not_found")
             slots.update({"order_id": None, "contact": None})
             return self.failed(dispatcher, tracker, slots)

@@ -89,21 +89,59 @@ def requested_language(text: str) -> Optional[str]:
     return None
 
 
-class LanguageModel:
-    """Smoothed unigram model of our training data, one distribution per language."""
+# Tuned on the held-out splits with tests/benchmarks/lid_check.py (see detect()).
+DEFAULT_ALPHA = 0.1
+DEFAULT_MIN_CONFIDENCE = 0.75
+TOKEN_FLOOR = 0.02      # one word can never rule a language out: p(lang | word) >= floor
+CHAR_ORDER = 3          # character n-grams (of "<word>") for words the vocabulary never saw
+CHAR_WEIGHT = 1.0       # weight of one unknown word's character evidence vs one known word
+CHAR_ALPHA = 0.5
+# lingua's weight: none on very short input, some on a few words, more on sentences.
+LINGUA_MIN_LETTERS = 4
+LINGUA_SENTENCE_LETTERS = 15
+LINGUA_SHORT_WEIGHT = 0.3
+LINGUA_SENTENCE_WEIGHT = 1.2
+# ... scaled down when our vocabulary knows most words (it has seen the chat and code-switching
+# lingua has not: "cancel dispute ya order"): factor = KNOWN_DISCOUNT + (1 - it) * unknown share.
+LINGUA_KNOWN_DISCOUNT = 0.4
 
-    def __init__(self, counts: dict[str, dict[str, int]], alpha: float = 0.5) -> None:
+
+def _char_ngrams(word: str, order: int = CHAR_ORDER) -> list[str]:
+    padded = f"<{word}>"
+    return [padded[i:i + n] for n in range(1, order + 1) for i in range(len(padded) - n + 1)
+            if padded[i:i + n] not in ("<", ">")]
+
+
+class LanguageModel:
+    """Smoothed unigram model of our training data, one distribution per language.
+
+    Words the training data never saw ("deedet", "heyyy", "baax") are scored by a character
+    n-gram model of the known vocabulary (derived from the same counts, nothing extra is stored).
+    """
+
+    def __init__(self, counts: dict[str, dict[str, int]], alpha: float = DEFAULT_ALPHA) -> None:
         self.counts = counts
         self.alpha = alpha
         self.totals = {lang: sum(c.values()) for lang, c in counts.items()}
         self.vocabulary = set().union(*(c.keys() for c in counts.values())) if counts else set()
+        # Character n-grams of each language's word types (a word counts once, however frequent).
+        self.char_counts: dict[str, Counter] = {}
+        for lang, lang_counts in counts.items():
+            grams: Counter = Counter()
+            for word in lang_counts:
+                grams.update(_char_ngrams(word))
+            self.char_counts[lang] = grams
+        self.char_totals = {lang: sum(c.values()) for lang, c in self.char_counts.items()}
+        self.char_vocabulary = (
+            set().union(*(c.keys() for c in self.char_counts.values())) if counts else set()
+        )
 
     @classmethod
-    def from_examples(cls, examples: list[tuple[str, str]]) -> "LanguageModel":
+    def from_examples(cls, examples: list[tuple[str, str]], alpha: float = DEFAULT_ALPHA) -> "LanguageModel":
         counts: dict[str, Counter] = {lang: Counter() for lang in LANGUAGES}
         for text, lang in examples:
             counts[lang].update(words(text))
-        return cls({lang: dict(c) for lang, c in counts.items()})
+        return cls({lang: dict(c) for lang, c in counts.items()}, alpha)
 
     def log_likelihoods(self, tokens: list[str]) -> tuple[dict[str, float], int]:
         """Log-likelihood per language of the known tokens, and how many were known."""
@@ -118,9 +156,46 @@ class LanguageModel:
             )
         return scores, len(known)
 
+    def token_log_posteriors(self, tokens: list[str]) -> tuple[dict[str, float], int]:
+        """Sum over the known tokens of log p(language | token), each floored at TOKEN_FLOOR so
+        that a word of another language ("merci boss", "thanks msee") cannot veto the rest."""
+        known = [t for t in tokens if t in self.vocabulary]
+        size = max(len(self.vocabulary), 1)
+        denominators = {
+            lang: self.totals.get(lang, 0) + self.alpha * size for lang in LANGUAGES
+        }
+        scores = {lang: 0.0 for lang in LANGUAGES}
+        for token in known:
+            likelihood = {
+                lang: (self.counts.get(lang, {}).get(token, 0) + self.alpha) / denominators[lang]
+                for lang in LANGUAGES
+            }
+            total = sum(likelihood.values())
+            for lang in LANGUAGES:
+                posterior = likelihood[lang] / total
+                scores[lang] += math.log(TOKEN_FLOOR + (1 - 3 * TOKEN_FLOOR) * posterior)
+        return scores, len(known)
+
+    def char_log_likelihoods(self, token: str) -> dict[str, float]:
+        """Mean log-probability per language of the character n-grams of one (unknown) word,
+        centred so the languages' scores sum to zero (it only says which language is likelier)."""
+        grams = [g for g in _char_ngrams(token) if g in self.char_vocabulary]
+        if not grams:
+            return {lang: 0.0 for lang in LANGUAGES}
+        size = len(self.char_vocabulary)
+        scores = {}
+        for lang in LANGUAGES:
+            lang_counts = self.char_counts.get(lang, {})
+            denominator = self.char_totals.get(lang, 0) + CHAR_ALPHA * size
+            scores[lang] = sum(
+                math.log((lang_counts.get(g, 0) + CHAR_ALPHA) / denominator) for g in grams
+            ) / len(grams)
+        mean = sum(scores.values()) / len(scores)
+        return {lang: value - mean for lang, value in scores.items()}
+
 
 def detect(
-    text: str, model: LanguageModel, min_confidence: float = 0.75
+    text: str, model: LanguageModel, min_confidence: float = DEFAULT_MIN_CONFIDENCE
 ) -> tuple[str, float, bool]:
     """Returns (language, confidence, signal) for one message.
 
@@ -131,10 +206,21 @@ def detect(
     letters = sum(len(t) for t in tokens)
     if not tokens:
         return DEFAULT_LANGUAGE, 0.0, False
-    ours, known = model.log_likelihoods(tokens)
-    # lingua is reliable on sentences, noisy on one or two short words.
-    lingua_weight = 0.0 if letters < 4 else (0.6 if letters < 15 else 1.2)
+    ours, known = model.token_log_posteriors(tokens)
     combined = dict(ours)
+    unknown = [t for t in tokens if t not in model.vocabulary and len(t) > 1]
+    for token in unknown:
+        chars = model.char_log_likelihoods(token)
+        for lang in LANGUAGES:
+            combined[lang] += CHAR_WEIGHT * chars[lang]
+    # lingua is reliable on sentences, noisy on one or two short words.
+    if letters < LINGUA_MIN_LETTERS:
+        lingua_weight = 0.0
+    elif letters < LINGUA_SENTENCE_LETTERS:
+        lingua_weight = LINGUA_SHORT_WEIGHT
+    else:
+        lingua_weight = LINGUA_SENTENCE_WEIGHT
+    lingua_weight *= LINGUA_KNOWN_DISCOUNT + (1 - LINGUA_KNOWN_DISCOUNT) * (1 - known / len(tokens))
     if lingua_weight:
         theirs = lingua_scores(" ".join(tokens))
         for lang in LANGUAGES:
@@ -165,7 +251,7 @@ class LanguageDetector(GraphComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"min_confidence": 0.75, "alpha": 0.5}
+        return {"min_confidence": DEFAULT_MIN_CONFIDENCE, "alpha": DEFAULT_ALPHA}
 
     def __init__(
         self,

@@ -265,3 +265,15 @@ def test_policy_answer_offers_the_matching_skill(topic, skill):
                             "response_selector": {"faq": {"response": {"intent_response_key": topic}}}}
     messages, _ = run(ActionOfferSkill(), track)
     assert [m.get("skill_intent") for m in messages] == ([skill] if skill else [])
+
+
+def test_contact_is_asked_only_when_nobody_identifies_the_customer(service):
+    validator = ValidateStatusForm()
+    domain_slots = ["order_id", "contact"]
+
+    async def required(track):
+        return await validator.required_slots(domain_slots, CollectingDispatcher(), track, {})
+
+    assert asyncio.run(required(tracker({"order_id": order(OLIVER, 6)}))) == ["order_id", "contact"]
+    assert asyncio.run(required(tracker({"customer_id": 3}))) == ["order_id"]
+    assert asyncio.run(required(tracker(channel="telegram", sender="100003"))) == ["order_id"]

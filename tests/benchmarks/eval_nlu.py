@@ -8,7 +8,8 @@ config + data + our components, see ``nlu_models.py``) and scored on:
 * the held-out splits ``tests/nlu/<lang>/test.yml``: intent accuracy and macro-F1 (a ``faq``
   prediction counts as ``faq/<topic>`` from the response selector's ``intent_response_key``),
   ``order_id`` entity F1, language-ID accuracy (parse key ``language``) for sentences and for
-  messages of 1-3 words, parse latency p50/p95;
+  messages of 1-3 words (gold: the split's language, or the requested one for switch_language;
+  messages without letters, e.g. an e-mail alone, are not scored), parse latency p50/p95;
 * public sets in ``../shared/eval-data`` (evaluation only, never training data):
   MASSIVE 1.1 rows from unrelated scenarios, which must be rejected (out_of_scope, small talk or
   nlu_fallback), and Bitext customer-support rows of intents that map onto ours.
@@ -115,10 +116,18 @@ class Parser:
 def heldout(lang: str) -> list[dict[str, Any]]:
     from rasa.shared.nlu.training_data.loading import load_data
 
+    from bot.components.text import words
+
     examples = []
     for ex in load_data(str(ROOT / "tests" / "nlu" / lang / "test.yml")).intent_examples:
+        # The parse key `language` answers "which language do we talk now": for an explicit
+        # switch ("en anglais svp") that is the language requested (annotated as the `language`
+        # entity), otherwise the language of the split.
+        requested = [e.get("value") for e in ex.get("entities") or [] if e.get("entity") == "language"]
         examples.append({
             "text": ex.get("text"),
+            "language": requested[0] if ex.get("intent") == "switch_language" and requested else lang,
+            "has_letters": bool(words(ex.get("text"))),
             "intent": ex.get("intent_response_key") or ex.get("intent"),
             "order_ids": [
                 digits(ex.get("text")[e["start"]:e["end"]])
@@ -288,9 +297,12 @@ def evaluate(name: str, parser: Parser, sets: dict[str, Any]) -> dict[str, Any]:
                 errors[(ex["intent"], predicted)] += 1
             counts = entity_counts(ex["order_ids"], ex["text"], result)
             tp, fp, fn = tp + counts[0], fp + counts[1], fn + counts[2]
-            bucket = "short" if len(ex["text"].split()) <= 3 else "sentences"
-            lid[bucket][0] += result.get("language") == lang
-            lid[bucket][1] += 1
+            # A message that is only an e-mail / phone / order number has no language (the
+            # detector keeps the conversation's): not scored for language ID.
+            if ex["has_letters"]:
+                bucket = "short" if len(ex["text"].split()) <= 3 else "sentences"
+                lid[bucket][0] += result.get("language") == ex["language"]
+                lid[bucket][1] += 1
         n = len(gold)
         metrics["heldout"][lang] = {
             "n": n,
@@ -444,6 +456,9 @@ def main() -> None:
     parser.add_argument("--no-public", action="store_true", help="held-out splits only")
     args = parser.parse_args()
 
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)  # no per-message debug lines from the processor
     logging.disable(logging.WARNING)
     RESULTS.mkdir(parents=True, exist_ok=True)
     names = [args.only] if args.only else list(PIPELINES)

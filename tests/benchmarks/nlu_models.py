@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import time
@@ -32,15 +33,27 @@ def _pipeline_section(config: Path) -> bytes:
     return head.encode("utf-8")
 
 
+def _component_sources(config: Path) -> list[Path]:
+    """Source files of the custom components the pipeline names, and the bot modules they import."""
+    text = _pipeline_section(config).decode("utf-8")
+    todo = re.findall(r"name:\s*(bot(?:\.\w+)+)\.\w+", text)
+    seen: set[Path] = set()
+    while todo:
+        path = ROOT / (todo.pop().replace(".", "/") + ".py")
+        if path in seen or not path.exists():
+            continue
+        seen.add(path)
+        todo += re.findall(r"^\s*(?:from|import)\s+(bot(?:\.\w+)+)", path.read_text(), re.M)
+    return sorted(seen)
+
+
 def fingerprint(name: str) -> str:
     import rasa
 
     digest = hashlib.sha256()
     digest.update(rasa.__version__.encode())
     digest.update(_pipeline_section(PIPELINES[name]))
-    files = sorted(NLU_DATA.rglob("*.yml"))
-    if name == "ours":
-        files += sorted((ROOT / "bot" / "components").glob("*.py"))
+    files = sorted(NLU_DATA.rglob("*.yml")) + _component_sources(PIPELINES[name])
     for path in files:
         digest.update(str(path.relative_to(ROOT)).encode())
         digest.update(path.read_bytes())
@@ -60,7 +73,9 @@ def train(name: str, quiet: bool = True) -> tuple[Path, float | None]:
     if path.exists():
         return path, None
     MODELS.mkdir(parents=True, exist_ok=True)
+    # No training cache: the reported training time is that of a full, from-scratch training.
     env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", TF_CPP_MIN_LOG_LEVEL="2",
+               RASA_MAX_CACHE_SIZE="0",
                PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     cmd = [str(RASA), "train", "nlu", "--config", str(PIPELINES[name]), "--nlu", str(NLU_DATA),
            "--out", str(MODELS), "--fixed-model-name", path.name[: -len(".tar.gz")]]

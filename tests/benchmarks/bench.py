@@ -1,0 +1,384 @@
+"""Conversation benchmark (``make bench``): whole turns through the REST channel, with the custom
+actions reading and writing the order database, for our model and the stock ``rasa init`` pipeline.
+
+    .venv/bin/python tests/benchmarks/bench.py [--skip-training] [--skip-stock] [--duration 20]
+        [--concurrency 1,10,50] [--languages en,fr,sw] [--action-workers 1] [--model PATH]
+
+Measured, and printed as Markdown tables (also written to ``results/bench/summary.md`` + ``.json``):
+
+* the machine (CPU, cores, memory, load average when the run started);
+* cold start: seconds until the action server and the Rasa server answer (model loaded);
+* per language and number of concurrent conversations (each one a fresh sender): turns/s sustained
+  over ``--duration`` seconds after a warm-up, latency p50/p95/p99 of a turn, errors, and the CPU
+  used meanwhile by the Rasa server, the action server (which does the SQLite work) and this
+  load generator; every third conversation is a cancellation (order, e-mail, reason, "yes": four
+  turns, one DB write on a fresh copy of a cancellable demo order), the others are status look-ups
+  with verification (order, e-mail: two turns, DB reads);
+* resident memory of both servers after the load;
+* training (unless ``--skip-training``): a full ``rasa train`` from an empty cache and the retraining
+  after an NLU-only change (one example added) with that cache, into a temporary directory;
+* the same turns against the stock pipeline (``tests/benchmarks/stock_config.yml``: ``rasa init``'s
+  pipeline and default policies) trained on our domain and data: reused from
+  ``models/eval/stock-full-<fingerprint>.tar.gz``, trained there when missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Optional
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from tests.reliability.stack import QUIET_ENV, RASA, Stack, newest_model, rss_kb  # noqa: E402
+
+LANGS = ("en", "fr", "sw")
+CUSTOMER = {"en": "877", "fr": "345", "sw": "512"}  # 81700<code>000000NN: the demo customers
+CONTACT = {"en": "oliver.smith@example.co.uk", "fr": "amina.diallo@example.com", "sw": "0712 345 678"}
+STATUS = {"en": "hi, where is my order {}?", "fr": "bonjour, où est ma commande {} stp",
+          "sw": "habari, oda yangu {} iko wapi?"}
+CANCEL = {"en": ("I want to cancel my order {}", "I don't need it anymore", "yes"),
+          "fr": ("je veux annuler ma commande {}", "je n'en ai plus besoin", "oui"),
+          "sw": ("nataka kufuta oda {}", "sihitaji tena", "ndiyo")}
+READ_SCENARIOS = ("02", "06", "07", "08", "13", "16")
+STOCK_CONFIG = ROOT / "tests" / "benchmarks" / "stock_config.yml"
+RESULTS = ROOT / "results" / "bench"
+TARGETS = {"p95_ms_at_10": 150, "turns_per_s": 30, "full_training_s": 300}
+
+
+# --------------------------------------------------------------------------------- the machine
+
+
+def machine() -> dict[str, Any]:
+    cpu = "?"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+               if line.startswith("MemTotal"))
+    import rasa
+    import rasa_sdk
+    import sqlite3
+
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(mem / 1024 / 1024, 1),
+            "load_average": " ".join(f"{x:.1f}" for x in os.getloadavg()), "os": platform.platform(),
+            "python": platform.python_version(), "rasa": rasa.__version__, "rasa_sdk": rasa_sdk.__version__,
+            "sqlite": sqlite3.sqlite_version}
+
+
+def cpu_seconds(pid: Optional[int]) -> float:
+    """User + system CPU of a process and its direct children (Sanic workers), from /proc."""
+    if pid is None:
+        return 0.0
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    pids = [pid]
+    try:
+        pids += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q
+    low, high = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
+
+
+# ----------------------------------------------------------------------------------- the data
+
+
+def clone_cancellable_orders(database_url: str, per_customer: int) -> dict[str, list[str]]:
+    """Fresh copies of each demo customer's scenario 03 (paid, awaiting shipment: a cancellation
+    is a DB write) so that every cancellation of the run writes."""
+    from sqlalchemy import create_engine, text
+
+    columns = ("customer_id, seller_id, amount, currency, status, previous_status, cancelled_by, created_at, "
+               "paid_at, shipped_at, estimated_delivery, delivery_confirmed_at, protection_end, cancelled_at")
+    engine = create_engine(database_url, future=True)
+    pools: dict[str, list[str]] = {}
+    with engine.begin() as connection:
+        for lang, code in CUSTOMER.items():
+            source = f"81700{code}00000003"
+            pools[lang] = []
+            for i in range(per_customer):
+                number = f"8179{code}{i:09d}"
+                connection.execute(text(f"INSERT INTO orders (number, {columns}) SELECT :n, {columns} FROM orders "
+                                        "WHERE number = :s"), {"n": number, "s": source})
+                connection.execute(text(
+                    "INSERT INTO order_items (order_id, title, quantity, unit_price) SELECT "
+                    "(SELECT id FROM orders WHERE number = :n), title, quantity, unit_price FROM order_items "
+                    "WHERE order_id = (SELECT id FROM orders WHERE number = :s)"), {"n": number, "s": source})
+                pools[lang].append(number)
+    engine.dispose()
+    return pools
+
+
+# ------------------------------------------------------------------------------------ the load
+
+
+async def load(base: str, lang: str, concurrency: int, duration: float, pool: list[str],
+               warmup: float = 3.0) -> dict[str, Any]:
+    import aiohttp
+
+    run = uuid.uuid4().hex[:6]
+    url = f"{base}/webhooks/rest/webhook"
+    started = time.monotonic()
+    measure_from, stop_at = started + warmup, started + warmup + duration
+    latencies: list[float] = []
+    stats = {"errors": 0, "conversations": 0, "completed": 0, "writes": 0}
+
+    async def turn(session: aiohttp.ClientSession, sender: str, message: str) -> list[dict]:
+        begin = time.monotonic()
+        try:
+            async with session.post(url, json={"sender": sender, "message": message}) as response:
+                body = await response.json(content_type=None)
+                ok = response.status == 200
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+            body, ok = [], False
+        end = time.monotonic()
+        if measure_from <= begin and end <= stop_at + 30:
+            latencies.append(end - begin)
+            stats["errors"] += not ok
+        return body if isinstance(body, list) else []
+
+    async def user(session: aiohttp.ClientSession, u: int) -> None:
+        k = 0
+        while time.monotonic() < stop_at:
+            k += 1
+            sender = f"bench-{run}-{lang}-{u}-{k}"
+            write = k % 3 == 0 and pool
+            if write:
+                number = pool.pop()
+                messages = [CANCEL[lang][0].format(number), CONTACT[lang], CANCEL[lang][1], CANCEL[lang][2]]
+            else:
+                number = f"81700{CUSTOMER[lang]}000000{READ_SCENARIOS[(u + k) % len(READ_SCENARIOS)]}"
+                messages = [STATUS[lang].format(number), CONTACT[lang]]
+            replies: list[dict] = []
+            for message in messages:
+                replies = await turn(session, sender, message)
+            if time.monotonic() <= stop_at:
+                stats["conversations"] += 1
+                stats["writes"] += bool(write)
+                # A conversation completed when its last answer tells the status / the filed request.
+                stats["completed"] += any(number in (r.get("text") or "") for r in replies)
+
+    timeout = aiohttp.ClientTimeout(total=120)
+    async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=concurrency)) as session:
+        await asyncio.gather(*(user(session, u) for u in range(concurrency)))
+    return {
+        "turns": len(latencies), "turns_per_s": len(latencies) / duration,
+        "p50_ms": percentile(latencies, 0.50) * 1000, "p95_ms": percentile(latencies, 0.95) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000, **stats,
+    }
+
+
+def measure(stack: Stack, label: str, args: argparse.Namespace, pools: dict[str, list[str]]) -> list[dict]:
+    rows = []
+    rasa_pid, actions_pid = stack["rasa"].pid(), stack["actions"].pid()
+    for lang in args.languages:
+        for concurrency in args.concurrency:
+            before = (cpu_seconds(rasa_pid), cpu_seconds(actions_pid), time.process_time(), time.monotonic())
+            result = asyncio.run(load(stack.base(), lang, concurrency, args.duration, pools[lang]))
+            spent = time.monotonic() - before[3]
+            result.update(
+                pipeline=label, lang=lang, concurrency=concurrency,
+                cpu_rasa=(cpu_seconds(rasa_pid) - before[0]) / spent * 100,
+                cpu_actions=(cpu_seconds(actions_pid) - before[1]) / spent * 100,
+                cpu_client=(time.process_time() - before[2]) / spent * 100,
+            )
+            rows.append(result)
+            print(f"  {label:5} {lang} x{concurrency:<3} {result['turns_per_s']:6.1f} turns/s  p50 {result['p50_ms']:6.0f} ms"
+                  f"  p95 {result['p95_ms']:6.0f} ms  p99 {result['p99_ms']:6.0f} ms  errors {result['errors']}"
+                  f"  completed {result['completed']}/{result['conversations']}  CPU rasa {result['cpu_rasa']:.0f}%"
+                  f" actions {result['cpu_actions']:.0f}% client {result['cpu_client']:.0f}%", flush=True)
+    return rows
+
+
+def run_stack(label: str, model: Path, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    stack = Stack(workdir / label, model=model,
+                  extra_env={"VERIFY_MAX_FAILURES": "1000000"})  # the benchmark verifies thousands of times
+    workers = {"ACTION_SERVER_SANIC_WORKERS": str(args.action_workers)} if args.action_workers > 1 else {}
+    stack.add_actions(**workers)
+    stack.add_rasa()
+    print(f"{label}: starting the servers with {model.relative_to(ROOT) if model.is_relative_to(ROOT) else model}",
+          flush=True)
+    try:
+        ready = stack.start(timeout=900)
+        per_level = max(args.concurrency) * (args.duration + 5) // 2 + 20
+        pools = clone_cancellable_orders(stack.database_url, per_level * len(args.concurrency))
+        first = time.monotonic()
+        stack.say("bench-warmup", STATUS["en"].format("8170087700000006"))
+        first_turn = time.monotonic() - first
+        for lang in args.languages:  # lazy loads (language models) are not latency
+            stack.say(f"bench-warmup-{lang}", STATUS[lang].format("8170087700000006"))
+        rows = measure(stack, label, args, pools)
+        memory = {"rasa_mb": rss_kb(stack["rasa"].pid()) / 1024, "actions_mb": rss_kb(stack["actions"].pid()) / 1024}
+    finally:
+        stack.stop()
+    return {"ready_s": ready, "first_turn_s": first_turn, "rows": rows, "memory": memory}
+
+
+# -------------------------------------------------------------------------------- the training
+
+
+def fingerprint(*paths: Path) -> str:
+    import rasa
+
+    digest = hashlib.sha256(rasa.__version__.encode())
+    for path in paths:
+        for file in sorted(path.rglob("*") if path.is_dir() else [path]):
+            if file.is_file() and file.suffix in (".yml", ".yaml", ".py"):
+                digest.update(str(file.relative_to(ROOT)).encode())
+                digest.update(file.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def rasa_train(config: Path, data: Path, out: Path, name: str, cache: Optional[Path], log: Path) -> float:
+    env = {**os.environ, **QUIET_ENV}
+    if cache is not None:
+        env["RASA_CACHE_DIRECTORY"] = str(cache)
+    command = [str(RASA), "train", "--config", str(config), "--domain", str(ROOT / "bot" / "domain"),
+               "--data", str(data), "--out", str(out), "--fixed-model-name", name, "--augmentation", "0"]
+    start = time.monotonic()
+    with open(log, "w") as handle:
+        completed = subprocess.run(command, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
+    if completed.returncode != 0:
+        raise SystemExit(f"`rasa train` failed, see {log}")
+    return time.monotonic() - start
+
+
+def measure_training(workdir: Path) -> dict[str, float]:
+    """Full training from an empty cache, then an NLU-only change retrained with that cache."""
+    data = workdir / "data"
+    shutil.copytree(ROOT / "data", data)
+    cache, out = workdir / "cache", workdir / "models"
+    print("training: full (empty cache) ...", flush=True)
+    full = rasa_train(ROOT / "bot" / "config.yml", data, out, "full", cache, workdir / "train-full.log")
+    print(f"  {full:.0f} s", flush=True)
+    (data / "nlu" / "en" / "bench_extra.yml").write_text(
+        'version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - hey there, bench\n')
+    print("training: after an NLU-only change (cached) ...", flush=True)
+    incremental = rasa_train(ROOT / "bot" / "config.yml", data, out, "nlu-change", cache, workdir / "train-nlu.log")
+    print(f"  {incremental:.0f} s", flush=True)
+    return {"full_s": full, "nlu_change_s": incremental}
+
+
+def stock_model(train: bool) -> tuple[Optional[Path], Optional[float]]:
+    """The stock pipeline trained on our domain and data (cached in models/eval by fingerprint)."""
+    path = ROOT / "models" / "eval" / (
+        f"stock-full-{fingerprint(STOCK_CONFIG, ROOT / 'bot' / 'domain', ROOT / 'data')}.tar.gz")
+    if path.exists():
+        return path, None
+    if not train:
+        return None, None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    print(f"training the stock pipeline -> {path.relative_to(ROOT)} (slow: DIET and TED, 100 epochs each) ...",
+          flush=True)
+    seconds = rasa_train(STOCK_CONFIG, ROOT / "data", path.parent, path.name[: -len(".tar.gz")], None,
+                         path.parent / "stock-full-train.log")
+    path.with_name(path.name.replace(".tar.gz", ".seconds")).write_text(f"{seconds:.1f}\n")
+    return path, seconds
+
+
+# ------------------------------------------------------------------------------------- report
+
+
+def tables(result: dict[str, Any]) -> str:
+    m = result["machine"]
+    lines = [
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB RAM, {m['os']}; load average "
+        f"{m['load_average']} at the start (shared machine); Python {m['python']}, Rasa {m['rasa']}, "
+        f"rasa-sdk {m['rasa_sdk']}, SQLite {m['sqlite']}. {result['duration']:.0f} s per measurement after a "
+        f"3 s warm-up; every third conversation is a cancellation (DB write), the others status look-ups.",
+        "",
+        "| pipeline | lang | conversations | turns/s | p50 ms | p95 ms | p99 ms | errors | completed | "
+        "CPU Rasa | CPU actions | CPU client |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for label in ("ours", "stock"):
+        for row in (result.get(label) or {}).get("rows", []):
+            lines.append(
+                f"| {label} | {row['lang']} | {row['concurrency']} | {row['turns_per_s']:.1f} | {row['p50_ms']:.0f} | "
+                f"{row['p95_ms']:.0f} | {row['p99_ms']:.0f} | {row['errors']} | {row['completed']}/{row['conversations']}"
+                f" | {row['cpu_rasa']:.0f}% | {row['cpu_actions']:.0f}% | {row['cpu_client']:.0f}% |")
+    lines += ["", "| | ours | stock |", "|---|---:|---:|"]
+
+    def both(fn) -> str:
+        return " | ".join(fn(result[label]) if result.get(label) else "-" for label in ("ours", "stock"))
+
+    lines.append("| cold start: action server ready (s) | " + both(lambda r: f"{r['ready_s']['actions']:.1f}") + " |")
+    lines.append("| cold start: Rasa server ready, model loaded (s) | " + both(lambda r: f"{r['ready_s']['rasa']:.1f}") + " |")
+    lines.append("| first turn after start (s) | " + both(lambda r: f"{r['first_turn_s']:.2f}") + " |")
+    lines.append("| resident memory, Rasa server (MB) | " + both(lambda r: f"{r['memory']['rasa_mb']:.0f}") + " |")
+    lines.append("| resident memory, action server (MB) | " + both(lambda r: f"{r['memory']['actions_mb']:.0f}") + " |")
+    training = result.get("training") or {}
+    if training:
+        lines.append(f"| full training, empty cache (s) | {training['full_s']:.0f} | "
+                     f"{result.get('stock_training_s') or '-'} |")
+        lines.append(f"| retraining after an NLU-only change (s) | {training['nlu_change_s']:.0f} | - |")
+    return "\n".join(lines)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--skip-training", action="store_true", help="do not measure training times")
+    parser.add_argument("--skip-stock", action="store_true", help="only our pipeline")
+    parser.add_argument("--no-stock-training", action="store_true", help="use the stock model only if present")
+    parser.add_argument("--duration", type=float, default=20, help="seconds measured per level (default 20)")
+    parser.add_argument("--concurrency", default="1,10,50", help="concurrent conversations (default 1,10,50)")
+    parser.add_argument("--languages", default="en,fr,sw")
+    parser.add_argument("--action-workers", type=int, default=1, help="ACTION_SERVER_SANIC_WORKERS (default 1)")
+    parser.add_argument("--model", type=Path, help="our model (default: newest in models/)")
+    args = parser.parse_args(argv)
+    args.concurrency = [int(c) for c in args.concurrency.split(",")]
+    args.languages = [lang for lang in args.languages.split(",") if lang in LANGS]
+
+    result: dict[str, Any] = {"machine": machine(), "duration": args.duration, "action_workers": args.action_workers}
+    print(json.dumps(result["machine"]), flush=True)
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        workdir = Path(tmp)
+        result["ours"] = run_stack("ours", args.model or newest_model(), args, workdir)
+        if not args.skip_stock:
+            model, seconds = stock_model(train=not args.no_stock_training)
+            result["stock_training_s"] = round(seconds) if seconds else None
+            if model is None:
+                print("no stock model in models/eval (run without --no-stock-training to train it)", flush=True)
+            else:
+                result["stock"] = run_stack("stock", model, args, workdir)
+        if not args.skip_training:
+            result["training"] = measure_training(workdir / "training")
+    summary = tables(result)
+    print("\n" + summary)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "summary.md").write_text(summary + "\n")
+    (RESULTS / "metrics.json").write_text(json.dumps(result, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+"""Fixtures of the fault tests: the shared stack (action server + Rasa server, SQLite) with a fresh
+action server (so the in-process rate limiter starts empty) and freshly seeded demo orders."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.reliability.stack import release_shared_stack, restart, seed_orders, shared_stack
+
+
+@pytest.fixture(scope="package")
+def stack(tmp_path_factory):
+    stack = shared_stack(tmp_path_factory.mktemp("stack"))
+    restart(stack["actions"], 120)  # the abuse tests may have used the rate limiter's budget
+    return stack
+
+
+@pytest.fixture
+def seeded(stack):
+    """Demo orders as seeded (a cancellation test leaves a request behind)."""
+    seed_orders(stack.database_url)
+    return stack
+
+
+def pytest_sessionfinish(session, exitstatus):
+    release_shared_stack()  # shared with tests/abuse, which may run before or after this package
