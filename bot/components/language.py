@@ -103,7 +103,7 @@ LINGUA_SHORT_WEIGHT = 0.3
 LINGUA_SENTENCE_WEIGHT = 1.2
 # ... scaled down when our vocabulary knows most words (it has seen the chat and code-switching
 # lingua has not: "cancel dispute ya order"): factor = KNOWN_DISCOUNT + (1 - it) * unknown share.
-LINGUA_KNOWN_DISCOUNT = 0.4
+LINGUA_KNOWN_DISCOUNT = 0.6
 
 
 def _char_ngrams(word: str, order: int = CHAR_ORDER) -> list[str]:

@@ -37,7 +37,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -71,9 +71,10 @@ def machine() -> dict[str, Any]:
             break
     mem = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
                if line.startswith("MemTotal"))
+    import sqlite3
+
     import rasa
     import rasa_sdk
-    import sqlite3
 
     return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(mem / 1024 / 1024, 1),
             "load_average": " ".join(f"{x:.1f}" for x in os.getloadavg()), "os": platform.platform(),
@@ -81,7 +82,7 @@ def machine() -> dict[str, Any]:
             "sqlite": sqlite3.sqlite_version}
 
 
-def cpu_seconds(pid: Optional[int]) -> float:
+def cpu_seconds(pid: int | None) -> float:
     """User + system CPU of a process and its direct children (Sanic workers), from /proc."""
     if pid is None:
         return 0.0
@@ -258,7 +259,7 @@ def fingerprint(*paths: Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def rasa_train(config: Path, data: Path, out: Path, name: str, cache: Optional[Path], log: Path) -> float:
+def rasa_train(config: Path, data: Path, out: Path, name: str, cache: Path | None, log: Path) -> float:
     env = {**os.environ, **QUIET_ENV}
     if cache is not None:
         env["RASA_CACHE_DIRECTORY"] = str(cache)
@@ -288,7 +289,7 @@ def measure_training(workdir: Path) -> dict[str, float]:
     return {"full_s": full, "nlu_change_s": incremental}
 
 
-def stock_model(train: bool) -> tuple[Optional[Path], Optional[float]]:
+def stock_model(train: bool) -> tuple[Path | None, float | None]:
     """The stock pipeline trained on our domain and data (cached in models/eval by fingerprint)."""
     path = ROOT / "models" / "eval" / (
         f"stock-full-{fingerprint(STOCK_CONFIG, ROOT / 'bot' / 'domain', ROOT / 'data')}.tar.gz")
@@ -344,7 +345,7 @@ def tables(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--skip-training", action="store_true", help="do not measure training times")
     parser.add_argument("--skip-stock", action="store_true", help="only our pipeline")

@@ -454,6 +454,8 @@ def main() -> None:
     parser.add_argument("--only", choices=PIPELINES, help="evaluate one pipeline")
     parser.add_argument("--sample", type=int, default=300, help="rows per public set and language")
     parser.add_argument("--no-public", action="store_true", help="held-out splits only")
+    parser.add_argument("--model", action="append", default=[], metavar="NAME=PATH",
+                        help="evaluate this model file for ours/stock instead of training/reusing")
     args = parser.parse_args()
 
     from rasa.utils.log_utils import configure_structlog
@@ -469,7 +471,15 @@ def main() -> None:
         sets["bitext"] = bitext(args.sample)
 
     results, training = {}, {}
+    given = dict(item.split("=", 1) for item in args.model)
     for name in names:
+        if name in given:
+            path = Path(given[name]).resolve()
+            stamp = path.with_name(path.name.replace(".tar.gz", ".seconds"))
+            seconds = float(stamp.read_text()) if stamp.exists() else None
+            training[name] = {"model": str(path.relative_to(ROOT)), "seconds": seconds,
+                              "reused": True}
+            continue
         path, seconds = nlu_models.train(name)
         reused = seconds is None
         if reused:

@@ -1,11 +1,16 @@
-"""Fixtures of the fault tests: the shared stack (action server + Rasa server, SQLite) with a fresh
+"""Fixtures of the fault tests: a private Redis; the shared stack (action server + Rasa server, SQLite) with a fresh
 action server (so the in-process rate limiter starts empty) and freshly seeded demo orders."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import time
+
 import pytest
 
-from tests.reliability.stack import release_shared_stack, restart, seed_orders, shared_stack
+from tests.reliability.stack import free_port, release_shared_stack, restart, seed_orders, shared_stack
 
 
 @pytest.fixture(scope="package")
@@ -20,6 +25,44 @@ def seeded(stack):
     """Demo orders as seeded (a cancellation test leaves a request behind)."""
     seed_orders(stack.database_url)
     return stack
+
+
+def _redis_binary() -> str | None:
+    found = shutil.which("redis-server")
+    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "redis-server"]):
+            subprocess.run(command, env=env, capture_output=True, timeout=900, check=False)
+        found = shutil.which("redis-server")
+    return found
+
+
+@pytest.fixture(scope="package")
+def redis_port(tmp_path_factory):
+    binary = _redis_binary()
+    if binary is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    import redis
+
+    port, workdir = free_port(), tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+    client = redis.Redis(host="127.0.0.1", port=port)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                time.sleep(0.1)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(10)
 
 
 def pytest_sessionfinish(session, exitstatus):

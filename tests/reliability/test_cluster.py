@@ -10,18 +10,14 @@ PostgreSQL: the private throw-away cluster of ``tests/orders/conftest.py``; Redi
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import sys
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from tests.reliability.helpers import LANGUAGES, identify, order_state
-from tests.reliability.stack import ROOT, Stack, free_port, text
+from tests.reliability.stack import ROOT, Stack, text
 
 sys.path.insert(0, str(ROOT / "tests" / "orders"))  # the fixture module imports its helpers by name
 from tests.orders.conftest import postgres_server  # noqa: E402,F401  (fixture, reused as is)
@@ -40,51 +36,15 @@ CONVERSATIONS = {
 TOGETHER = ("hello", "thank you")  # one to each server at the same time
 
 
-def _redis_binary() -> str | None:
-    found = shutil.which("redis-server")
-    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "redis-server"]):
-            subprocess.run(command, env=env, capture_output=True, timeout=900, check=False)
-        found = shutil.which("redis-server")
-    return found
-
-
-@pytest.fixture(scope="module")
-def redis_port(tmp_path_factory):
-    binary = _redis_binary()
-    if binary is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
-    import redis
-
-    port, workdir = free_port(), tmp_path_factory.mktemp("redis")
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
-    client = redis.Redis(host="127.0.0.1", port=port)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise
-                time.sleep(0.1)
-        yield port
-    finally:
-        process.terminate()
-        process.wait(10)
-
-
 @pytest.fixture(scope="module")
 def cluster(postgres_server, redis_port, tmp_path_factory):  # noqa: F811 - the imported fixture
     stack = Stack(
         tmp_path_factory.mktemp("cluster"),
         database_url=postgres_server.create_database("orders"),
         tracker_store_url=postgres_server.create_database("tracker"),
-        lock_store={"type": "redis", "url": "127.0.0.1", "port": redis_port, "db": 0, "key_prefix": "reliability"},
+        # Rasa's own `type: redis` drops or interleaves simultaneous messages (see bot/lock_store.py).
+        lock_store={"type": "bot.lock_store.AtomicRedisLockStore", "url": "127.0.0.1", "port": redis_port, "db": 0,
+                    "key_prefix": "reliability"},
     )
     for name in SERVERS:
         actions = stack.add_actions(f"actions-{name[-1]}")
