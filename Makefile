@@ -64,12 +64,17 @@ stories: train
 unit: setup
 	$(PY) -m pytest -m "not e2e"
 
-test: validate stories
+test: lint validate stories
 	$(PY) -m pytest
 
 # NLU benchmark: ours vs the stock `rasa init` pipeline, held-out splits and public sets.
 eval: setup
 	$(PY) tests/benchmarks/eval_nlu.py
+
+# Conversation benchmark: REST turns with database actions at 1/10/50 concurrent conversations per
+# language, cold start, training times, memory; ours vs stock. Extra options: make bench ARGS="--help"
+bench: train
+	$(PY) tests/benchmarks/bench.py $(ARGS)
 
 # Support triage of a message file (CSV / JSONL): make triage FILE=inbox.csv [OUT=triaged.jsonl]
 triage: train

@@ -3,9 +3,10 @@
 import sys
 
 # In a Rasa server / shell process (its message processor is already imported when Rasa loads our
-# channels and components), a custom action that cannot run is answered instead of being silent.
-# Never in the action server or the launcher, which do not import Rasa's core.
+# channels and components), three fixes to Rasa 3.6 (bot/rasa_patches.py): a custom action that
+# cannot run is answered instead of being silent, and two CPU hogs of every turn are cached. Never in
+# the action server or the launcher, which do not import Rasa's core.
 if "rasa.core.processor" in sys.modules:
-    from bot import action_guard
+    from bot import rasa_patches
 
-    action_guard.install()
+    rasa_patches.install()

@@ -11,8 +11,9 @@ import asyncio
 import logging
 import os
 import re
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, TypeVar
 
 import jwt
 from rasa_sdk import Tracker
@@ -58,7 +59,7 @@ def latest_user_metadata(tracker: Tracker) -> dict[str, Any]:
     return {}
 
 
-def customer_from_token(token: Any) -> Optional[int]:
+def customer_from_token(token: Any) -> int | None:
     """Customer id from a website token: HS256, signed with AUTH_JWT_SECRET, unexpired."""
     secret = os.environ.get("AUTH_JWT_SECRET", "")
     if not secret or not isinstance(token, str) or len(token) > 4096:
@@ -71,7 +72,7 @@ def customer_from_token(token: Any) -> Optional[int]:
         return None
 
 
-async def identify(tracker: Tracker) -> Optional[int]:
+async def identify(tracker: Tracker) -> int | None:
     """The customer proven to be talking, or None.
 
     Sources, strongest first: a valid signed token in the message metadata (website), the

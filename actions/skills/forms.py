@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any, Optional
+from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -70,7 +70,7 @@ def _fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-def reason_from_text(kind: str, text: Any) -> Optional[str]:
+def reason_from_text(kind: str, text: Any) -> str | None:
     """Canonical reason code for a typed answer, or None when it names no reason we know."""
     value = str(text or "").strip()
     if value in CANCEL_REASONS + DISPUTE_REASONS:
@@ -306,7 +306,7 @@ class ActionAskOrderId(Action):
         buttons = [
             {
                 "title": f"{o.number} · {o.first_item[:40]}",
-                "payload": '/inform{"order_id": "%s"}' % o.number,
+                "payload": f'/inform{{"order_id": "{o.number}"}}',
             }
             for o in orders
         ]

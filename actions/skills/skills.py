@@ -8,7 +8,7 @@ Every action ends the form run by clearing its slots, whatever happened.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any, Optional
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, ReminderScheduled
@@ -25,7 +25,7 @@ SHIPPED = {"shipped", "delivered", "completed"}
 NOT_SHIPPED = {"awaiting_payment", "payment_processing", "awaiting_shipment"}
 
 
-def _aware(value: Optional[datetime]) -> Optional[datetime]:
+def _aware(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

@@ -90,9 +90,9 @@ def effective_channels(
 
 
 def short_name(channel: str) -> str:
-    """``bot.channels.telegram.TelegramInput`` -> ``telegram``."""
-    parts = channel.split(".")
-    return parts[-2] if len(parts) > 2 else parts[0]
+    """``bot.channels.telegram.TelegramInput`` -> ``telegram``, ``bot.triage.channel.TriageInput`` -> ``triage``."""
+    name = channel.rsplit(".", 1)[-1]
+    return name[: -len("Input")].lower() if name.endswith("Input") and name != "Input" else name.lower()
 
 
 def write_credentials(

@@ -1,13 +1,20 @@
-"""Rasa's REST channel, refusing sender ids that belong to the messaging channels.
+"""Rasa's REST channel with the checks a public endpoint needs.
 
 A REST client chooses its sender id, and the sender id is the conversation: a client that sent
 ``"sender": "100003"`` would continue Telegram user 100003's conversation, including an identity
 verified there. Sender ids shaped like a Telegram chat id, a phone number / ``whatsapp:+...`` or
-a Slack user id are therefore refused with 400; everything else behaves as Rasa's channel.
+a Slack user id are therefore refused with 400. So is a request without a sender: Rasa would put
+it in the conversation ``default``, shared by every such client (with the identity verified in it).
+
+Bodies that are not a JSON object, and messages that are not text, get 400 instead of Rasa's 500.
+Lone UTF-16 surrogates are dropped. Messages are cut at ``max_message_chars`` (CHAT_MAX_MESSAGE_CHARS, as on socket.io): nobody types
+more in a support chat, and parsing a 100 KB message would hold the server's event loop.
+Everything else behaves as Rasa's channel.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,10 +26,39 @@ from sanic.request import Request
 from bot.channels.identity import is_platform_sender_id
 
 MAX_SENDER_CHARS = 128
+DEFAULT_MAX_MESSAGE_CHARS = 2_000
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_message(text: str, max_chars: int) -> str:
+    """The text cut at ``max_chars``, without lone UTF-16 surrogates (JSON can carry "\\ud800", which
+    no tokenizer accepts: Rasa would drop the message and answer nothing)."""
+    return _SURROGATE.sub("", text[:max_chars])
+
+
+def _refuse(error: str) -> response.HTTPResponse:
+    return response.json({"error": error}, status=400)
 
 
 class RestInput(RasaRestInput):
-    """``/webhooks/rest/webhook`` with a sender-id check (name: ``rest``)."""
+    """``/webhooks/rest/webhook`` with sender, body and length checks (name: ``rest``)."""
+
+    max_message_chars = DEFAULT_MAX_MESSAGE_CHARS
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> RestInput:
+        channel = cls()
+        try:
+            channel.max_message_chars = int((credentials or {}).get("max_message_chars") or DEFAULT_MAX_MESSAGE_CHARS)
+        except (TypeError, ValueError):
+            channel.max_message_chars = DEFAULT_MAX_MESSAGE_CHARS
+        return channel
+
+    def _extract_message(self, req: Request) -> str | None:
+        text = req.json.get("message")
+        return clean_message(text, self.max_message_chars) if isinstance(text, str) else text
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = super().blueprint(on_new_message)
@@ -34,15 +70,18 @@ class RestInput(RasaRestInput):
             try:
                 body = request.json
             except Exception:  # noqa: BLE001 - Sanic raises on malformed JSON
-                return response.json({"error": "the body must be JSON"}, status=400)
-            sender = body.get("sender") if isinstance(body, dict) else None
-            if sender is None:
-                return None
-            if not isinstance(sender, str) or len(sender) > MAX_SENDER_CHARS or is_platform_sender_id(sender):
-                return response.json(
-                    {"error": "this sender id is reserved for the messaging channels; choose another one"},
-                    status=400,
-                )
+                return _refuse("the body must be JSON")
+            if not isinstance(body, dict):
+                return _refuse('the body must be a JSON object: {"sender": "...", "message": "..."}')
+            sender = body.get("sender")
+            if not isinstance(sender, str) or not sender.strip():
+                return _refuse("a sender id is required: a string that identifies this conversation")
+            if len(sender) > MAX_SENDER_CHARS:
+                return _refuse(f"the sender id is longer than {MAX_SENDER_CHARS} characters")
+            if is_platform_sender_id(sender):
+                return _refuse("this sender id is reserved for the messaging channels; choose another one")
+            if body.get("message") is not None and not isinstance(body["message"], str):
+                return _refuse("the message must be text")
             return None
 
         return blueprint

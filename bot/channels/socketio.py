@@ -31,6 +31,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from bot.channels.rest import clean_message
+
 logger = logging.getLogger(__name__)
 
 SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -164,8 +166,7 @@ class SocketIOInput(RasaSocketIOInput):
             text = data.get("message", "")
             if not isinstance(text, str):
                 return
-            if len(text) > self.max_message_chars:
-                text = text[: self.max_message_chars]
+            text = clean_message(text, self.max_message_chars)
             message = UserMessage(
                 text,
                 SocketIOOutput(sio, self.bot_message_evt),

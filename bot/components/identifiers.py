@@ -22,7 +22,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from bot.components.order_id import PHONE_RE, find_order_numbers
 
-EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 # Local (0712 345 678) and international (+254 712 345 678) phone numbers, 9 to 15 digits.
 LOCAL_PHONE_RE = re.compile(r"(?<![\d+])0\d(?:[ \-.]?\d){7,12}(?!\d)")
 FILLER_RE = re.compile(r"[\s,;:.!?#()\-]+|\b(?:no|n°|nr|num|number|numero|namba|email|e-mail|mail|tel|phone|simu)\b",
@@ -64,7 +64,7 @@ class IdentifierExtractor(GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "IdentifierExtractor":
+    ) -> IdentifierExtractor:
         return cls()
 
     def process(self, messages: list[Message]) -> list[Message]:

@@ -46,7 +46,7 @@ class OrderIdExtractor(GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "OrderIdExtractor":
+    ) -> OrderIdExtractor:
         return cls()
 
     def process(self, messages: list[Message]) -> list[Message]:

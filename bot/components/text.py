@@ -11,6 +11,9 @@ import unicodedata
 
 # Letters only (any script); digits, e-mails and punctuation carry no language signal.
 WORD_RE = re.compile(r"[^\W\d_]+", re.UNICODE)
+# Only tried at the start of a whitespace-separated word, so that a 100 KB "word" is scanned once
+# (an unanchored \S+@\S+ retries from every character: quadratic).
+URL_OR_EMAIL_RE = re.compile(r"(?<!\S)(?:\S*@\S+|https?://\S+)")
 ZERO_WIDTH_RE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 
 
@@ -23,5 +26,5 @@ def fold(text: str) -> str:
 
 def words(text: str) -> list[str]:
     """Folded alphabetic words of ``text`` (e-mail addresses and URLs removed)."""
-    text = re.sub(r"\S+@\S+|https?://\S+", " ", text)
+    text = URL_OR_EMAIL_RE.sub(" ", text)
     return WORD_RE.findall(fold(text))

@@ -11,7 +11,7 @@ entities keep their spans.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import spacy
@@ -28,7 +28,7 @@ from bot.components.text import fold
 SPACY_LANGUAGE = {"en": "en", "fr": "fr", "sw": "xx"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def spacy_tokenizer(lang: str) -> Any:
     return spacy.blank(SPACY_LANGUAGE.get(lang, "xx")).tokenizer
 
@@ -53,7 +53,7 @@ class LanguageAwareTokenizer(Tokenizer):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "LanguageAwareTokenizer":
+    ) -> LanguageAwareTokenizer:
         return cls(config)
 
     def tokenize(self, message: Message, attribute: str) -> list[Token]:

@@ -65,8 +65,6 @@ def test_signed_in_customer_cannot_tell_others_orders_from_unknown_ones(stack, l
     assert seen["others"] == seen["unknown"]
 
 
-@pytest.mark.xfail(strict=True, reason="bot/channels/rest.py: a request without a sender (or with \"\") joins "
-                   "the conversation 'default', shared by every such client with the identity verified in it")
 def test_requests_without_sender_do_not_share_a_conversation(stack):
     for message in ("I want to cancel my order 8170087700000003", "oliver.smith@example.co.uk"):
         stack.request("/webhooks/rest/webhook", {"message": message})  # client A, verified

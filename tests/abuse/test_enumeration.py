@@ -26,6 +26,7 @@ from tests.reliability.helpers import LANGUAGES, languages, responses
 pytestmark = pytest.mark.e2e
 
 MAX_FAILURES = 5  # VERIFY_MAX_FAILURES default
+ATTEMPTS = 15  # per language through REST
 DOMAIN = {"forms": {"status_form": {"required_slots": ["order_id", "contact"]}}, "slots": {}}
 EXISTING = [f"81700{c}000000{n:02d}" for c in ("345", "512") for n in range(1, 20)]  # Amina's and Wanjiku's
 
@@ -107,7 +108,7 @@ def test_rest_enumeration_in_three_languages(fresh_limits):
 
     def attack(lang: str) -> Counter:
         sender, seen = f"enum-rest-{lang}-{run}", Counter()
-        for number in numbers(30):
+        for number in numbers(ATTEMPTS):
             replies = stack.say(sender, FRAME[lang].format(number))
             if "utter_ask_contact" in responses(replies):
                 replies = stack.say(sender, contact[lang])
@@ -127,6 +128,7 @@ def test_rest_enumeration_in_three_languages(fresh_limits):
     with ThreadPoolExecutor(3) as pool:
         results = dict(zip(LANGUAGES, pool.map(attack, LANGUAGES), strict=True))
     for lang, seen in results.items():
-        report.add(f"enumeration_rest_{lang}", inputs=30, verifications=seen["not_found"], rate_limited=seen["refused"])
+        report.add(f"enumeration_rest_{lang}", inputs=ATTEMPTS, verifications=seen["not_found"],
+                   rate_limited=seen["refused"])
         assert seen["not_found"] == MAX_FAILURES, (lang, seen)
-        assert seen["refused"] >= 30 - MAX_FAILURES - 2, (lang, seen)
+        assert seen["refused"] >= ATTEMPTS - MAX_FAILURES - 1, (lang, seen)  # the turn after a restart may greet

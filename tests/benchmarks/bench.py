@@ -1,17 +1,19 @@
 """Conversation benchmark (``make bench``): whole turns through the REST channel, with the custom
 actions reading and writing the order database, for our model and the stock ``rasa init`` pipeline.
 
-    .venv/bin/python tests/benchmarks/bench.py [--skip-training] [--skip-stock] [--duration 20]
+    .venv/bin/python tests/benchmarks/bench.py [--skip-training] [--skip-stock] [--duration 20] [--paced 10:1]
         [--concurrency 1,10,50] [--languages en,fr,sw] [--action-workers 1] [--model PATH]
 
 Measured, and printed as Markdown tables (also written to ``results/bench/summary.md`` + ``.json``):
 
 * the machine (CPU, cores, memory, load average when the run started);
 * cold start: seconds until the action server and the Rasa server answer (model loaded);
-* per language and number of concurrent conversations (each one a fresh sender): turns/s sustained
-  over ``--duration`` seconds after a warm-up, latency p50/p95/p99 of a turn, errors, and the CPU
-  used meanwhile by the Rasa server, the action server (which does the SQLite work) and this
-  load generator; every third conversation is a cancellation (order, e-mail, reason, "yes": four
+* per language and number of concurrent conversations (each one a fresh sender, sending its next
+  message as soon as it has the answer; plus ``--paced``: people pausing between messages):
+  turns/s sustained over ``--duration`` seconds after a warm-up, latency p50/p95/p99 of a turn,
+  errors, and the CPU used meanwhile by the Rasa server and the action server (which does the
+  SQLite work); "turns/s per Rasa core" divides the rate by the Rasa server's CPU share, i.e. what
+  one dedicated core would sustain (this machine is shared); every third conversation is a cancellation (order, e-mail, reason, "yes": four
   turns, one DB write on a fresh copy of a cancellable demo order), the others are status look-ups
   with verification (order, e-mail: two turns, DB reads);
 * resident memory of both servers after the load;
@@ -143,7 +145,7 @@ def clone_cancellable_orders(database_url: str, per_customer: int) -> dict[str, 
 
 
 async def load(base: str, lang: str, concurrency: int, duration: float, pool: list[str],
-               warmup: float = 3.0) -> dict[str, Any]:
+               warmup: float = 3.0, think: float = 0.0) -> dict[str, Any]:
     import aiohttp
 
     run = uuid.uuid4().hex[:6]
@@ -182,6 +184,8 @@ async def load(base: str, lang: str, concurrency: int, duration: float, pool: li
             replies: list[dict] = []
             for message in messages:
                 replies = await turn(session, sender, message)
+                if think:  # a person reading the answer and typing the next message
+                    await asyncio.sleep(think)
             if time.monotonic() <= stop_at:
                 stats["conversations"] += 1
                 stats["writes"] += bool(write)
@@ -201,19 +205,21 @@ async def load(base: str, lang: str, concurrency: int, duration: float, pool: li
 def measure(stack: Stack, label: str, args: argparse.Namespace, pools: dict[str, list[str]]) -> list[dict]:
     rows = []
     rasa_pid, actions_pid = stack["rasa"].pid(), stack["actions"].pid()
+    levels = [(c, 0.0) for c in args.concurrency] + ([args.paced] if args.paced else [])
     for lang in args.languages:
-        for concurrency in args.concurrency:
+        for concurrency, think in levels:
             before = (cpu_seconds(rasa_pid), cpu_seconds(actions_pid), time.process_time(), time.monotonic())
-            result = asyncio.run(load(stack.base(), lang, concurrency, args.duration, pools[lang]))
+            result = asyncio.run(load(stack.base(), lang, concurrency, args.duration, pools[lang], think=think))
             spent = time.monotonic() - before[3]
             result.update(
-                pipeline=label, lang=lang, concurrency=concurrency,
+                pipeline=label, lang=lang, concurrency=concurrency, think=think,
                 cpu_rasa=(cpu_seconds(rasa_pid) - before[0]) / spent * 100,
                 cpu_actions=(cpu_seconds(actions_pid) - before[1]) / spent * 100,
                 cpu_client=(time.process_time() - before[2]) / spent * 100,
             )
+            result["turns_per_core"] = result["turns_per_s"] / max(result["cpu_rasa"] / 100, 0.01)
             rows.append(result)
-            print(f"  {label:5} {lang} x{concurrency:<3} {result['turns_per_s']:6.1f} turns/s  p50 {result['p50_ms']:6.0f} ms"
+            print(f"  {label:5} {lang} x{concurrency:<3} think {think:g}s {result['turns_per_s']:6.1f} turns/s  p50 {result['p50_ms']:6.0f} ms"
                   f"  p95 {result['p95_ms']:6.0f} ms  p99 {result['p99_ms']:6.0f} ms  errors {result['errors']}"
                   f"  completed {result['completed']}/{result['conversations']}  CPU rasa {result['cpu_rasa']:.0f}%"
                   f" actions {result['cpu_actions']:.0f}% client {result['cpu_client']:.0f}%", flush=True)
@@ -230,8 +236,8 @@ def run_stack(label: str, model: Path, args: argparse.Namespace, workdir: Path) 
           flush=True)
     try:
         ready = stack.start(timeout=900)
-        per_level = max(args.concurrency) * (args.duration + 5) // 2 + 20
-        pools = clone_cancellable_orders(stack.database_url, per_level * len(args.concurrency))
+        per_level = int(max(args.concurrency) * (args.duration + 5) // 2 + 20)
+        pools = clone_cancellable_orders(stack.database_url, per_level * (len(args.concurrency) + 1))
         first = time.monotonic()
         stack.say("bench-warmup", STATUS["en"].format("8170087700000006"))
         first_turn = time.monotonic() - first
@@ -313,20 +319,21 @@ def tables(result: dict[str, Any]) -> str:
     m = result["machine"]
     lines = [
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB RAM, {m['os']}; load average "
-        f"{m['load_average']} at the start (shared machine); Python {m['python']}, Rasa {m['rasa']}, "
+        f"{m['load_average']} at the start, {result.get('load_average_end', '?')} at the end (shared machine); Python {m['python']}, Rasa {m['rasa']}, "
         f"rasa-sdk {m['rasa_sdk']}, SQLite {m['sqlite']}. {result['duration']:.0f} s per measurement after a "
         f"3 s warm-up; every third conversation is a cancellation (DB write), the others status look-ups.",
         "",
-        "| pipeline | lang | conversations | turns/s | p50 ms | p95 ms | p99 ms | errors | completed | "
-        "CPU Rasa | CPU actions | CPU client |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| pipeline | lang | conversations | think s | turns/s | p50 ms | p95 ms | p99 ms | errors | completed | "
+        "CPU Rasa | CPU actions | turns/s per Rasa core |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for label in ("ours", "stock"):
         for row in (result.get(label) or {}).get("rows", []):
             lines.append(
-                f"| {label} | {row['lang']} | {row['concurrency']} | {row['turns_per_s']:.1f} | {row['p50_ms']:.0f} | "
-                f"{row['p95_ms']:.0f} | {row['p99_ms']:.0f} | {row['errors']} | {row['completed']}/{row['conversations']}"
-                f" | {row['cpu_rasa']:.0f}% | {row['cpu_actions']:.0f}% | {row['cpu_client']:.0f}% |")
+                f"| {label} | {row['lang']} | {row['concurrency']} | {row['think']:g} | {row['turns_per_s']:.1f} | "
+                f"{row['p50_ms']:.0f} | {row['p95_ms']:.0f} | {row['p99_ms']:.0f} | {row['errors']} | "
+                f"{row['completed']}/{row['conversations']} | {row['cpu_rasa']:.0f}% | {row['cpu_actions']:.0f}% | "
+                f"{row['turns_per_core']:.0f} |")
     lines += ["", "| | ours | stock |", "|---|---:|---:|"]
 
     def both(fn) -> str:
@@ -352,11 +359,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-stock-training", action="store_true", help="use the stock model only if present")
     parser.add_argument("--duration", type=float, default=20, help="seconds measured per level (default 20)")
     parser.add_argument("--concurrency", default="1,10,50", help="concurrent conversations (default 1,10,50)")
+    parser.add_argument("--paced", default="10:1", help="also CONVERSATIONS:THINK_SECONDS, people pausing between "
+                        "messages (default 10:1; '' for none)")
     parser.add_argument("--languages", default="en,fr,sw")
     parser.add_argument("--action-workers", type=int, default=1, help="ACTION_SERVER_SANIC_WORKERS (default 1)")
     parser.add_argument("--model", type=Path, help="our model (default: newest in models/)")
     args = parser.parse_args(argv)
     args.concurrency = [int(c) for c in args.concurrency.split(",")]
+    args.paced = (int(args.paced.split(":")[0]), float(args.paced.split(":")[1])) if args.paced else None
     args.languages = [lang for lang in args.languages.split(",") if lang in LANGS]
 
     result: dict[str, Any] = {"machine": machine(), "duration": args.duration, "action_workers": args.action_workers}
@@ -373,6 +383,7 @@ def main(argv: list[str] | None = None) -> int:
                 result["stock"] = run_stack("stock", model, args, workdir)
         if not args.skip_training:
             result["training"] = measure_training(workdir / "training")
+    result["load_average_end"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
     summary = tables(result)
     print("\n" + summary)
     RESULTS.mkdir(parents=True, exist_ok=True)

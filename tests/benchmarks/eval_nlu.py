@@ -9,7 +9,8 @@ config + data + our components, see ``nlu_models.py``) and scored on:
   prediction counts as ``faq/<topic>`` from the response selector's ``intent_response_key``),
   ``order_id`` entity F1, language-ID accuracy (parse key ``language``) for sentences and for
   messages of 1-3 words (gold: the split's language, or the requested one for switch_language;
-  messages without letters, e.g. an e-mail alone, are not scored), parse latency p50/p95;
+  messages without letters, e.g. an e-mail alone, are not scored; short messages are scored alone
+  and as the next message of a conversation in the split's language), parse latency p50/p95;
 * public sets in ``../shared/eval-data`` (evaluation only, never training data):
   MASSIVE 1.1 rows from unrelated scenarios, which must be rejected (out_of_scope, small talk or
   nlu_fallback), and Bitext customer-support rows of intents that map onto ours.
@@ -35,7 +36,7 @@ import warnings
 import zipfile
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 from xml.etree import ElementTree
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,6 +68,9 @@ BITEXT_MAP = {
     "complaint": {"open_dispute"},
     "delivery_period": {"order_status", "faq/delivery_time"},
 }
+# "How do I get a refund?" is also a fair reading of open_dispute (refund for goods) or
+# faq/cancel_refund: reported separately as "lenient", the strict mapping above is the headline.
+BITEXT_LENIENT = {"get_refund": {"refund_status", "open_dispute", "faq/cancel_refund"}}
 TARGETS = {
     "heldout_intent_acc": 0.95,
     "massive_rejected": 0.90,
@@ -109,6 +113,18 @@ class Parser:
         result = self.loop.run_until_complete(self.agent.parse_message(text))
         return result, time.perf_counter() - start
 
+    def parse_in_conversation(self, text: str, language: str) -> dict[str, Any]:
+        """Parses ``text`` as the next message of a conversation whose ``language`` slot is set,
+        as the Rasa server does (the language detector reads the tracker)."""
+        from rasa.core.channels.channel import UserMessage
+        from rasa.shared.core.events import SlotSet
+        from rasa.shared.core.trackers import DialogueStateTracker
+
+        tracker = DialogueStateTracker.from_events(
+            "eval", [SlotSet("language", language)], slots=self.agent.domain.slots)
+        return self.loop.run_until_complete(
+            self.agent.processor.parse_message(UserMessage(text, sender_id="eval"), tracker=tracker))
+
 
 # -------------------------------------------------------------------------------- data sets
 
@@ -127,6 +143,7 @@ def heldout(lang: str) -> list[dict[str, Any]]:
         examples.append({
             "text": ex.get("text"),
             "language": requested[0] if ex.get("intent") == "switch_language" and requested else lang,
+            "conversation_language": lang,
             "has_letters": bool(words(ex.get("text"))),
             "intent": ex.get("intent_response_key") or ex.get("intent"),
             "order_ids": [
@@ -241,7 +258,7 @@ def entity_counts(gold_ids: list[str], text: str, result: dict[str, Any]) -> tup
     return tp, len(predicted) - tp, len(remaining)
 
 
-def f1(tp: int, fp: int, fn: int) -> Optional[float]:
+def f1(tp: int, fp: int, fn: int) -> float | None:
     if tp + fp + fn == 0:
         return None
     return 2 * tp / (2 * tp + fp + fn)
@@ -285,7 +302,7 @@ def evaluate(name: str, parser: Parser, sets: dict[str, Any]) -> dict[str, Any]:
     for lang in LANGS:
         gold, pred, latencies = [], [], []
         tp = fp = fn = 0
-        lid = {"sentences": [0, 0], "short": [0, 0]}
+        lid = {"sentences": [0, 0], "short": [0, 0], "short_in_conversation": [0, 0]}
         errors = Counter()
         for ex in sets["heldout"][lang]:
             result, seconds = parser.parse(ex["text"])
@@ -303,14 +320,22 @@ def evaluate(name: str, parser: Parser, sets: dict[str, Any]) -> dict[str, Any]:
                 bucket = "short" if len(ex["text"].split()) <= 3 else "sentences"
                 lid[bucket][0] += result.get("language") == ex["language"]
                 lid[bucket][1] += 1
+                if bucket == "short" and has_lid:
+                    # The same message after one in the split's language: a message that carries no
+                    # language signal ("ok", "oki doki") keeps the conversation's language.
+                    followed = parser.parse_in_conversation(ex["text"], ex["conversation_language"])
+                    lid["short_in_conversation"][0] += followed.get("language") == ex["language"]
+                    lid["short_in_conversation"][1] += 1
         n = len(gold)
         metrics["heldout"][lang] = {
             "n": n,
-            "intent_acc": sum(g == p for g, p in zip(gold, pred)) / n,
+            "intent_acc": sum(g == p for g, p in zip(gold, pred, strict=True)) / n,
             "macro_f1": macro_f1(gold, pred),
             "order_id_f1": f1(tp, fp, fn),
             "lid_sentences": lid["sentences"][0] / lid["sentences"][1] if has_lid else None,
             "lid_short": lid["short"][0] / lid["short"][1] if has_lid else None,
+            "lid_short_in_conversation": (lid["short_in_conversation"][0] / lid["short_in_conversation"][1]
+                                          if has_lid else None),
             "n_sentences": lid["sentences"][1],
             "n_short": lid["short"][1],
             "p50_ms": 1000 * statistics.median(latencies),
@@ -336,12 +361,13 @@ def evaluate(name: str, parser: Parser, sets: dict[str, Any]) -> dict[str, Any]:
             "top_leaks": [f"{p} x{c}" for p, c in leaks.most_common(6)],
         }
     if sets.get("bitext"):
-        ok, per_intent, tp, fp, fn, wrong = 0, defaultdict(lambda: [0, 0]), 0, 0, 0, Counter()
+        ok, lenient, per_intent, tp, fp, fn, wrong = 0, 0, defaultdict(lambda: [0, 0]), 0, 0, 0, Counter()
         for row in sets["bitext"]:
             result, _ = parser.parse(row["text"])
             predicted = full_intent(result)
             hit = predicted in BITEXT_MAP[row["intent"]]
             ok += hit
+            lenient += predicted in BITEXT_LENIENT.get(row["intent"], BITEXT_MAP[row["intent"]])
             per_intent[row["intent"]][0] += hit
             per_intent[row["intent"]][1] += 1
             if not hit:
@@ -353,6 +379,7 @@ def evaluate(name: str, parser: Parser, sets: dict[str, Any]) -> dict[str, Any]:
         metrics["bitext"] = {
             "n": n,
             "mapped_acc": ok / n,
+            "mapped_acc_lenient": lenient / n,
             "per_intent": {k: v[0] / v[1] for k, v in sorted(per_intent.items())},
             "order_id_f1": f1(tp, fp, fn),
             "n_with_order_id": sum(bool(r["order_ids"]) for r in sets["bitext"]),
@@ -375,7 +402,7 @@ def fmt(value: Any, digits_: int = 3) -> str:
 def table(header: list[str], rows: list[list[Any]]) -> str:
     cells = [header] + [[fmt(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |" for row in cells]
+    lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |" for row in cells]
     lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
     return "\n".join(lines)
 
@@ -392,12 +419,17 @@ def report(results: dict[str, dict[str, Any]], training: dict[str, Any], args: a
         for n in names:
             h = results[n]["heldout"][lang]
             rows.append([lang, n, h["n"], h["intent_acc"], h["macro_f1"], h["order_id_f1"],
-                         h["lid_sentences"], h["lid_short"], f"{h['p50_ms']:.1f}", f"{h['p95_ms']:.1f}"])
+                         h["lid_sentences"], h["lid_short"], h.get("lid_short_in_conversation"),
+                         f"{h['p50_ms']:.1f}", f"{h['p95_ms']:.1f}"])
     out.append(table(["lang", "pipeline", "n", "intent acc", "macro-F1", "order_id F1",
-                      "LID sentences", "LID 1-3 words", "p50 ms", "p95 ms"], rows))
+                      "LID sentences", "LID 1-3 words alone", "LID 1-3 words in conversation",
+                      "p50 ms", "p95 ms"], rows))
     counts = results[names[0]]["heldout"]
     out += ["", "LID buckets (sentences / 1-3 words): " + ", ".join(
-        f"{lang} {counts[lang]['n_sentences']}/{counts[lang]['n_short']}" for lang in LANGS), ""]
+        f"{lang} {counts[lang]['n_sentences']}/{counts[lang]['n_short']}" for lang in LANGS)
+        + ". \"Alone\": each message parsed on its own; \"in conversation\": parsed as the next message "
+        "of a conversation in the split's language (what the server does), so a message without any "
+        "language signal keeps that language while one that names or is clearly another language switches.", ""]
     for n in names:
         for lang in LANGS:
             errors = results[n]["heldout"][lang]["top_errors"]
@@ -417,18 +449,23 @@ def report(results: dict[str, dict[str, Any]], training: dict[str, Any], args: a
         rows = []
         for n in names:
             b = results[n]["bitext"]
-            rows.append([n, b["n"], b["mapped_acc"], b["order_id_f1"]] +
+            rows.append([n, b["n"], b["mapped_acc"], b.get("mapped_acc_lenient"), b["order_id_f1"]] +
                         [b["per_intent"].get(i) for i in intents])
-        out.append(table(["pipeline", "n", "mapped acc", "order_id F1"] + intents, rows))
+        out.append(table(["pipeline", "n", "mapped acc", "lenient*", "order_id F1"] + intents, rows))
+        out.append("")
+        out.append("\\* lenient: get_refund may also be open_dispute or faq/cancel_refund. order_id F1 on "
+                   f"the {results[names[0]]['bitext']['n_with_order_id']} rows with an order number "
+                   "(replaced by a 16-digit one).")
         for n in names:
             out.append(f"- {n} top errors: " + ("; ".join(results[n]["bitext"]["top_errors"]) or "none"))
     out += ["", "## Targets", ""]
     rows = []
     for lang in LANGS:
         for key, label in (("intent_acc", "held-out intent accuracy"), ("lid_sentences", "LID sentences"),
-                           ("lid_short", "LID 1-3 words")):
-            target = TARGETS["heldout_" + key] if key == "intent_acc" else TARGETS[key]
-            values = [results[n]["heldout"][lang][key] for n in names]
+                           ("lid_short", "LID 1-3 words alone"),
+                           ("lid_short_in_conversation", "LID 1-3 words in conversation")):
+            target = TARGETS["heldout_" + key] if key == "intent_acc" else TARGETS[key.replace("_in_conversation", "")]
+            values = [results[n]["heldout"][lang].get(key) for n in names]
             rows.append([f"{label} ({lang})", f">= {target:.2f}"] + values +
                         [_verdict(values[0], target)])
         if results[names[0]]["massive"]:
@@ -443,7 +480,7 @@ def report(results: dict[str, dict[str, Any]], training: dict[str, Any], args: a
     return "\n".join(out) + "\n"
 
 
-def _verdict(value: Optional[float], target: float) -> str:
+def _verdict(value: float | None, target: float) -> str:
     if value is None:
         return "n/a"
     return "yes" if value >= target else "NO"

@@ -24,8 +24,7 @@ logging.disable(logging.WARNING)
 
 from rasa.shared.nlu.training_data.loading import load_data  # noqa: E402
 
-from bot.components.language import (  # noqa: E402
-    LanguageDetector, LanguageModel, detect, requested_language)
+from bot.components.language import LanguageDetector, LanguageModel, detect, requested_language  # noqa: E402
 from bot.components.text import words  # noqa: E402
 
 LANGS = ("en", "fr", "sw")

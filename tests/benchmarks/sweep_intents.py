@@ -27,7 +27,6 @@ warnings.filterwarnings("ignore")
 logging.disable(logging.WARNING)
 
 import numpy as np  # noqa: E402
-from scipy.sparse import csr_matrix, hstack, vstack  # noqa: E402
 from rasa.engine.graph import ExecutionContext, GraphSchema  # noqa: E402
 from rasa.engine.storage.local_model_storage import LocalModelStorage  # noqa: E402
 from rasa.engine.storage.resource import Resource  # noqa: E402
@@ -35,6 +34,7 @@ from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import Coun
 from rasa.nlu.featurizers.sparse_featurizer.regex_featurizer import RegexFeaturizer  # noqa: E402
 from rasa.shared.nlu.training_data.loading import load_data  # noqa: E402
 from rasa.shared.nlu.training_data.message import Message  # noqa: E402
+from scipy.sparse import csr_matrix, hstack, vstack  # noqa: E402
 
 from bot.components.language import LanguageDetector  # noqa: E402
 from bot.components.tokenizer import LanguageAwareTokenizer  # noqa: E402
@@ -113,14 +113,14 @@ def score(clf, X, y, Xt, tests, threshold=0.3, ambiguity=0.05):
         probs = clf.predict_proba(Xt[name])
         order = np.argsort(-probs, axis=1)
         pred = []
-        for row, idx in zip(probs, order):
+        for row, idx in zip(probs, order, strict=True):
             top, second = row[idx[0]], row[idx[1]]
             fallback = top < threshold or top - second < ambiguity
             pred.append("nlu_fallback" if fallback else clf.classes_[idx[0]])
         if name.startswith("massive"):
             accs[name] = float(np.mean([p in REJECTED for p in pred]))
         else:
-            accs[name] = float(np.mean([p == g for p, g in zip(pred, gold)]))
+            accs[name] = float(np.mean([p == g for p, g in zip(pred, gold, strict=True)]))
     return accs, fit
 
 

@@ -38,7 +38,7 @@ def test_secrets_never_reach_the_logs(channel_servers):
     time.sleep(2)
 
     log = channel_servers.log()
-    assert "[launcher] channels on: rest, socketio, webchat, telegram, twilio, slack" in log
+    assert "[launcher] channels on: rest, socketio, webchat, telegram, twilio, slack, triage" in log
     assert "Web chat: http://127.0.0.1:" in log
     assert "HTTP API token: set by RASA_AUTH_TOKEN (not shown)" in log
     for name, secret in {**SECRETS, "web token": token}.items():

@@ -51,7 +51,7 @@ def test_readme_curl_conversation(servers, language, expected):
     senders = {"en": "london-demo", "fr": "dakar-demo", "sw": "nairobi-demo"}
     turns = [line for line in lines if f'"sender": "{senders[language]}"' in line]
     assert len(turns) == 2
-    for line, pattern in zip(turns, expected):
+    for line, pattern in zip(turns, expected, strict=True):
         replies = run_curl(line, servers.base)
         text = " ".join(r.get("text", "") for r in replies)
         assert re.search(pattern, text, re.S | re.I), text

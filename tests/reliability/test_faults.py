@@ -102,7 +102,7 @@ def test_action_server_down_during_cancellation(seeded):
 
     stack["actions"].kill()
     try:
-        # Rasa alone would answer nothing at all here ([]): bot/action_guard.py makes it say so.
+        # Rasa alone would answer nothing at all here ([]): bot/rasa_patches.py makes it say so.
         for _ in range(2):  # the user insists while the server is still down
             replies = each_language(lambda lang: stack.say(who[lang], CANCEL[lang]["yes"]))
             for lang in LANGUAGES:

@@ -61,3 +61,61 @@ def test_no_signal_keeps_conversation_language(model, text):
 )
 def test_explicit_language_requests(text, lang):
     assert requested_language(text) == lang
+
+
+@pytest.mark.parametrize(
+    "text, lang",
+    [
+        # code-switching: a loanword of another language does not veto the rest
+        ("seller hajajibu cancel request yangu", "sw"),
+        ("tracking number ya parcel yangu", "sw"),
+        ("le seller ne repond pas", "fr"),
+        ("asante sana boss", "sw"),
+        ("merci beaucoup boss", "fr"),
+        ("refund yangu iko wapi", "sw"),
+        ("ou est mon remboursement", "fr"),
+    ],
+)
+def test_code_switched_messages(model, text, lang):
+    detected, confidence, signal = detect(text, model)
+    assert (detected, signal) == (lang, True), confidence
+
+
+@pytest.mark.parametrize(
+    "word, lang", [("nitakusubiri", "sw"), ("tutarudishiwa", "sw"), ("remboursements", "fr")]
+)
+def test_unknown_words_scored_by_character_ngrams(model, word, lang):
+    assert word not in model.vocabulary
+    scores = model.char_log_likelihoods(word)
+    assert max(scores, key=scores.get) == lang
+
+
+class _Tracker:
+    def __init__(self, language):
+        self.language = language
+
+    def get_slot(self, name):
+        return self.language if name == "language" else None
+
+
+def _detector(model):
+    from unittest.mock import MagicMock
+
+    return LanguageDetector(LanguageDetector.get_default_config(), MagicMock(), MagicMock(), model)
+
+
+@pytest.mark.parametrize("text", ["ok", "8170034500000003", "👍"])
+def test_process_keeps_conversation_language_without_signal(model, text):
+    from rasa.shared.nlu.training_data.message import Message
+
+    message = Message(data={"text": text})
+    _detector(model).process([message], _Tracker("sw"))
+    assert (message.get("language"), message.get("language_signal")) == ("sw", False)
+
+
+def test_process_follows_a_switch_mid_conversation(model):
+    from rasa.shared.nlu.training_data.message import Message
+
+    message = Message(data={"text": "bonjour, ou est ma commande"})
+    _detector(model).process([message], _Tracker("sw"))
+    assert (message.get("language"), message.get("language_signal")) == ("fr", True)
