@@ -2,7 +2,7 @@
 actions reading and writing the order database, for our model and the stock ``rasa init`` pipeline.
 
     .venv/bin/python tests/benchmarks/bench.py [--skip-training] [--skip-stock] [--duration 20] [--paced 10:1]
-        [--concurrency 1,10,50] [--languages en,fr,sw] [--action-workers 1] [--model PATH]
+        [--concurrency 1,10,50] [--languages en,fr,sw] [--action-workers 1] [--model PATH] [--stock-model PATH]
 
 Measured, and printed as Markdown tables (also written to ``results/bench/summary.md`` + ``.json``):
 
@@ -364,6 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--languages", default="en,fr,sw")
     parser.add_argument("--action-workers", type=int, default=1, help="ACTION_SERVER_SANIC_WORKERS (default 1)")
     parser.add_argument("--model", type=Path, help="our model (default: newest in models/)")
+    parser.add_argument("--stock-model", type=Path, help="the stock model (default: models/eval/stock-full-<fingerprint>)")
     args = parser.parse_args(argv)
     args.concurrency = [int(c) for c in args.concurrency.split(",")]
     args.paced = (int(args.paced.split(":")[0]), float(args.paced.split(":")[1])) if args.paced else None
@@ -375,7 +376,11 @@ def main(argv: list[str] | None = None) -> int:
         workdir = Path(tmp)
         result["ours"] = run_stack("ours", args.model or newest_model(), args, workdir)
         if not args.skip_stock:
-            model, seconds = stock_model(train=not args.no_stock_training)
+            model, seconds = ((args.stock_model, None) if args.stock_model
+                              else stock_model(train=not args.no_stock_training))
+            stamp = model.with_name(model.name.replace(".tar.gz", ".seconds")) if model else None
+            if seconds is None and stamp is not None and stamp.exists():
+                seconds = float(stamp.read_text())  # the time it took when it was trained
             result["stock_training_s"] = round(seconds) if seconds else None
             if model is None:
                 print("no stock model in models/eval (run without --no-stock-training to train it)", flush=True)
