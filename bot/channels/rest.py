@@ -14,7 +14,6 @@ Everything else behaves as Rasa's channel.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -24,18 +23,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from bot.channels.identity import is_platform_sender_id
+from bot.channels.limits import DEFAULT_MAX_MESSAGE_CHARS, clean_message, int_setting
 
 MAX_SENDER_CHARS = 128
-DEFAULT_MAX_MESSAGE_CHARS = 2_000
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def clean_message(text: str, max_chars: int) -> str:
-    """The text cut at ``max_chars``, without lone UTF-16 surrogates (JSON can carry "\\ud800", which
-    no tokenizer accepts: Rasa would drop the message and answer nothing)."""
-    return _SURROGATE.sub("", text[:max_chars])
 
 
 def _refuse(error: str) -> response.HTTPResponse:
@@ -50,10 +40,8 @@ class RestInput(RasaRestInput):
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> RestInput:
         channel = cls()
-        try:
-            channel.max_message_chars = int((credentials or {}).get("max_message_chars") or DEFAULT_MAX_MESSAGE_CHARS)
-        except (TypeError, ValueError):
-            channel.max_message_chars = DEFAULT_MAX_MESSAGE_CHARS
+        channel.max_message_chars = int_setting((credentials or {}).get("max_message_chars"),
+                                                DEFAULT_MAX_MESSAGE_CHARS)
         return channel
 
     def _extract_message(self, req: Request) -> str | None:

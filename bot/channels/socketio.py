@@ -31,18 +31,11 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from bot.channels.rest import clean_message
+from bot.channels.limits import DEFAULT_MAX_MESSAGE_CHARS, clean_message, int_setting
 
 logger = logging.getLogger(__name__)
 
 SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
-
-
-def _int(value: Any, default: int) -> int:
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return default
 
 
 def _origins(value: Any) -> list[str]:
@@ -81,14 +74,14 @@ class SocketIOInput(RasaSocketIOInput):
             credentials.get("metadata_key", "metadata"),
         )
         channel.allowed_origins = _origins(credentials.get("allowed_origins"))
-        channel.max_http_buffer_size = _int(credentials.get("max_http_buffer_size"), 100_000)
-        channel.max_message_chars = _int(credentials.get("max_message_chars"), 2_000)
-        channel.max_metadata_bytes = _int(credentials.get("max_metadata_bytes"), 8_192)
+        channel.max_http_buffer_size = int_setting(credentials.get("max_http_buffer_size"), 100_000)
+        channel.max_message_chars = int_setting(credentials.get("max_message_chars"), DEFAULT_MAX_MESSAGE_CHARS)
+        channel.max_metadata_bytes = int_setting(credentials.get("max_metadata_bytes"), 8_192)
         return channel
 
     allowed_origins: list[str] = []
     max_http_buffer_size = 100_000
-    max_message_chars = 2_000
+    max_message_chars = DEFAULT_MAX_MESSAGE_CHARS
     max_metadata_bytes = 8_192
 
     def origin_allowed(self, environ: dict) -> bool:

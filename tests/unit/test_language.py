@@ -35,6 +35,14 @@ def model() -> LanguageModel:
         ("yes please", "en"),
         ("ndio", "sw"),
         ("cancel my order please", "en"),
+        # code-switching: a loanword of another language does not veto the rest
+        ("seller hajajibu cancel request yangu", "sw"),
+        ("tracking number ya parcel yangu", "sw"),
+        ("le seller ne repond pas", "fr"),
+        ("asante sana boss", "sw"),
+        ("merci beaucoup boss", "fr"),
+        ("refund yangu iko wapi", "sw"),
+        ("ou est mon remboursement", "fr"),
     ],
 )
 def test_detects_language(model, text, lang):
@@ -42,7 +50,7 @@ def test_detects_language(model, text, lang):
     assert (detected, signal) == (lang, True), confidence
 
 
-@pytest.mark.parametrize("text", ["8170034500000003", "👍", "???", "", "   ", "ok"])
+@pytest.mark.parametrize("text", ["8170034500000003", "👍", "???", "", "   ", "ok", "0x1F", "%s%s%s%n"])
 def test_no_signal_keeps_conversation_language(model, text):
     _, _, signal = detect(text, model)
     assert signal is False
@@ -61,24 +69,6 @@ def test_no_signal_keeps_conversation_language(model, text):
 )
 def test_explicit_language_requests(text, lang):
     assert requested_language(text) == lang
-
-
-@pytest.mark.parametrize(
-    "text, lang",
-    [
-        # code-switching: a loanword of another language does not veto the rest
-        ("seller hajajibu cancel request yangu", "sw"),
-        ("tracking number ya parcel yangu", "sw"),
-        ("le seller ne repond pas", "fr"),
-        ("asante sana boss", "sw"),
-        ("merci beaucoup boss", "fr"),
-        ("refund yangu iko wapi", "sw"),
-        ("ou est mon remboursement", "fr"),
-    ],
-)
-def test_code_switched_messages(model, text, lang):
-    detected, confidence, signal = detect(text, model)
-    assert (detected, signal) == (lang, True), confidence
 
 
 @pytest.mark.parametrize(
