@@ -1,12 +1,18 @@
 """Fast intent-classifier sweep: our pipeline's real featurizers, run in-process, + sklearn.
 
-    .venv/bin/python tests/benchmarks/sweep_intents.py
+    .venv/bin/python tests/benchmarks/sweep_intents.py        # featurizer variants, held-out splits
+    .venv/bin/python tests/benchmarks/sweep_intents.py --cv   # classifier settings, training data only
 
 Runs LanguageDetector, LanguageAwareTokenizer, RegexFeaturizer and CountVectorsFeaturizer
 variants exactly as Rasa does (same classes, same configs), then fits LogisticRegression variants
 on the sentence features and scores the held-out splits at the intent level (faq counted as
 ``faq``; the topic is the ResponseSelector's job). Seconds per variant instead of minutes per
 training: use it to choose, then confirm with ``eval_nlu.py``.
+
+``--cv`` chooses the classifier's settings (class weighting, C) without looking at the held-out
+splits: 2 x 5-fold cross-validation on the training data, stratified by intent (FAQ topic
+included), accuracy per language at the intent level. The featurizers' vocabularies are fitted on
+all the training data; only the classifier is refitted per fold.
 """
 
 from __future__ import annotations
@@ -124,10 +130,52 @@ def score(clf, X, y, Xt, tests, threshold=0.3, ambiguity=0.05):
     return accs, fit
 
 
+def languages(td):
+    """The language of each training example (its file's directory under data/nlu)."""
+    by_text = {}
+    for lang in LANGS:
+        for e in load_data(str(ROOT / "data" / "nlu" / lang)).intent_examples:
+            by_text[(e.get("text"), e.get_full_intent())] = lang
+    examples = [e for e in td.intent_examples if e.get("intent") and e.get("text")]
+    return np.array([by_text[(e.get("text"), e.get_full_intent())] for e in examples])
+
+
+def cross_validate(td, tests):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+
+    examples = [e for e in td.intent_examples if e.get("intent") and e.get("text")]
+    y = np.array(labels(td))
+    strata = np.array([e.get_full_intent() for e in examples])
+    lang = languages(td)
+    blocks = [features(td, {}, name, cls, **cfg)[0] for name, cls, cfg in (
+        ("re", RegexFeaturizer, {}),
+        ("w12", CountVectorsFeaturizer, dict(min_ngram=1, max_ngram=2, max_features=12000)),
+        ("c36", CountVectorsFeaturizer, dict(analyzer="char_wb", min_ngram=3, max_ngram=6, min_df=2)),
+    )]
+    X = hstack(blocks).tocsr()
+    print(f"{len(y)} training examples; 2 x 5-fold CV, intent accuracy per language", flush=True)
+    for class_weight, C in itertools.product(("balanced", None), (0.5, 1.0, 2.0)):
+        right, total = {lang_: 0 for lang_ in LANGS}, {lang_: 0 for lang_ in LANGS}
+        for seed in (0, 1):
+            for train, test in StratifiedKFold(5, shuffle=True, random_state=seed).split(X, strata):
+                clf = LogisticRegression(C=C, class_weight=class_weight, solver="liblinear", max_iter=100)
+                pred = clf.fit(X[train], y[train]).predict(X[test])
+                for lang_ in LANGS:
+                    mask = lang[test] == lang_
+                    right[lang_] += int((pred[mask] == y[test][mask]).sum())
+                    total[lang_] += int(mask.sum())
+        print(f"class_weight={str(class_weight):8s} C={C:<4} "
+              + " ".join(f"{lang_} {right[lang_] / total[lang_]:.4f}" for lang_ in LANGS), flush=True)
+
+
 def main():
     from sklearn.linear_model import LogisticRegression
 
     td, tests = prepare()
+    if "--cv" in sys.argv[1:]:
+        cross_validate(td, tests)
+        return
     y = labels(td)
     blocks = {
         "regex": features(td, tests, "re", RegexFeaturizer),

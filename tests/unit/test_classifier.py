@@ -1,0 +1,84 @@
+"""The intent classifier keeps the weight of the pooled ``faq`` intent and survives a model reload."""
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
+from rasa.shared.nlu.training_data.features import Features
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from scipy.sparse import csr_matrix
+
+from bot.components.classifier import LinearIntentClassifier
+
+# Feature columns: 0-5 one FAQ topic each (0 "seller", 1 "fees", ...), 6 "close", 7 "dispute",
+# 8 request wording ("i want to", "please").
+TOPICS = 6
+_texts = itertools.count()  # TrainingData drops examples with the same text
+
+
+def message(columns: list[int], intent: str | None = None) -> Message:
+    row = np.zeros((1, TOPICS + 3))
+    row[0, columns] = 1
+    msg = Message(data={TEXT: f"example {next(_texts)}", **({"intent": intent} if intent else {})})
+    msg.add_features(Features(csr_matrix(row), FEATURE_TYPE_SENTENCE, TEXT, "test"))
+    return msg
+
+
+def training_data() -> TrainingData:
+    # FAQ questions: 6 topics x 5 questions, three of them about the seller asking to close a
+    # dispute; cancel_dispute: 8 requests to close one, half of them naming the seller ("the
+    # seller sent a new one, please close my dispute").
+    faq = [message([topic] + ([6, 7] if topic == 0 and i < 3 else []), "faq")
+           for topic in range(TOPICS) for i in range(5)]
+    requests = [message([6, 7, 8] + ([0] if i < 4 else []), "cancel_dispute") for i in range(8)]
+    return TrainingData(faq + requests)
+
+
+def classifier(tmp_path: Path, **config) -> LinearIntentClassifier:
+    storage = LocalModelStorage(tmp_path)
+    context = ExecutionContext(GraphSchema({}), "test")
+    full = {**LinearIntentClassifier.get_default_config(), "solver": "liblinear", **config}
+    return LinearIntentClassifier.create(full, storage, Resource("clf"), context)
+
+
+def predict(clf: LinearIntentClassifier, columns: list[int]) -> str:
+    [msg] = clf.process([message(columns)])
+    return msg.get("intent")["name"]
+
+
+def test_faq_question_about_closing_a_dispute_stays_faq(tmp_path):
+    # "the seller wants me to close my dispute, should I?": topic 0 words + "close dispute".
+    unweighted = classifier(tmp_path)
+    unweighted.train(training_data())
+    assert predict(unweighted, [0, 6, 7]) == "faq"
+    assert predict(unweighted, [6, 7, 8]) == "cancel_dispute"  # a request still is one
+
+
+def test_balanced_weights_would_shrink_the_faq_intent(tmp_path):
+    # Rasa's own LogisticRegressionClassifier (always "balanced") gets the FAQ question wrong.
+    balanced = classifier(tmp_path, class_weight="balanced")
+    balanced.train(training_data())
+    assert predict(balanced, [0, 6, 7]) == "cancel_dispute"
+    assert predict(balanced, [6, 7, 8]) == "cancel_dispute"
+
+
+def test_reload_keeps_the_trained_model(tmp_path):
+    clf = classifier(tmp_path)
+    clf.train(training_data())
+    context = ExecutionContext(GraphSchema({}), "test")
+    loaded = LinearIntentClassifier.load(clf.config, clf._model_storage, clf._resource, context)
+    for columns in ([0, 6, 7], [6, 7, 8], [3]):
+        assert predict(loaded, columns) == predict(clf, columns)
+    assert loaded.clf.class_weight is None
+
+
+@pytest.mark.parametrize("config", [{"class_weight": "auto"}, {"C": 0}])
+def test_rejects_bad_settings(tmp_path, config):
+    with pytest.raises(ValueError):
+        classifier(tmp_path, **config)
