@@ -13,7 +13,6 @@ from actions.skills import context as ctx
 from actions.skills.context import ServiceUnavailable, call, service
 from actions.skills.forms import reset_run_slots
 
-LANGUAGES = ("en", "fr", "sw")
 # Intents a user is offered when the NLU is unsure (button titles per language).
 INTENT_LABELS: dict[str, dict[str, str]] = {
     "order_status": {"en": "Where is my order?", "fr": "Où est ma commande ?", "sw": "Oda yangu iko wapi?"},
@@ -27,19 +26,6 @@ INTENT_LABELS: dict[str, dict[str, str]] = {
 }
 PRIORITY = {"order_not_received": "high", "open_dispute": "high", "cancel_dispute": "high",
             "cancel_order": "normal", "restore_order": "high", "refund_status": "normal"}
-
-
-class ActionDetectLanguage(Action):
-    """Custom slot mapping: the ``language`` slot follows the parse result's ``language``."""
-
-    def name(self) -> str:
-        return "action_detect_language"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        detected = (tracker.latest_message or {}).get("language")
-        if detected in LANGUAGES and detected != tracker.get_slot("language"):
-            return [SlotSet("language", detected)]
-        return []
 
 
 class ActionStopForm(Action):

@@ -22,9 +22,9 @@ inference) and reports that language with ``language_signal: false``.
 
 ``LanguageSwitch`` runs after intent classification: for ``switch_language`` ("in English
 please", "en francais stp", "kwa Kiswahili tafadhali") it resolves the requested language.
-The ``language`` slot copies the parse result's ``language`` after every message (custom slot
-mapping, ``action_detect_language``), so it follows the user and stays put on messages without
-a signal.
+The ``language`` slot copies the parse result's ``language`` after every message (the custom
+slot mapping ``action_detect_language``, run inside the Rasa server by :func:`language_slot_events`,
+see ``bot/rasa_patches.py``), so it follows the user and stays put on messages without a signal.
 """
 
 from __future__ import annotations
@@ -241,6 +241,20 @@ def detect(
     # nothing: a message needs a known word of two letters or more, or enough letters for lingua.
     has_evidence = any(len(t) > 1 and t in model.vocabulary for t in tokens) or letters >= 8
     return best, probs[best], has_evidence and probs[best] >= min_confidence
+
+
+SLOT_MAPPING_ACTION = "action_detect_language"
+
+
+def language_slot_events(tracker: DialogueStateTracker) -> list[Any]:
+    """The ``language`` slot's custom mapping: it follows the language of the latest message."""
+    from rasa.shared.core.events import SlotSet
+
+    message = tracker.latest_message
+    detected = (message.parse_data or {}).get(LANGUAGE) if message else None
+    if detected in LANGUAGES and detected != tracker.get_slot(LANGUAGE_SLOT):
+        return [SlotSet(LANGUAGE_SLOT, detected)]
+    return []
 
 
 def _slot_language(tracker: DialogueStateTracker | None) -> str | None:

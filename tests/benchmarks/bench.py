@@ -9,7 +9,8 @@ Measured, and printed as Markdown tables (also written to ``results/bench/summar
 * the machine (CPU, cores, memory, load average when the run started);
 * cold start: seconds until the action server and the Rasa server answer (model loaded);
 * per language and number of concurrent conversations (each one a fresh sender, sending its next
-  message as soon as it has the answer; plus ``--paced``: people pausing between messages):
+  message as soon as it has the answer; plus ``--paced``: people pausing between messages, for a
+  time drawn uniformly between 0.5 and 1.5 times the given one, and arriving spread over it):
   turns/s sustained over ``--duration`` seconds after a warm-up, latency p50/p95/p99 of a turn,
   errors, and the CPU used meanwhile by the Rasa server and the action server (which does the
   SQLite work); "turns/s per Rasa core" divides the rate by the Rasa server's CPU share, i.e. what
@@ -32,6 +33,7 @@ import hashlib
 import json
 import os
 import platform
+import random
 import shutil
 import subprocess
 import sys
@@ -169,8 +171,12 @@ async def load(base: str, lang: str, concurrency: int, duration: float, pool: li
             stats["errors"] += not ok
         return body if isinstance(body, list) else []
 
+    pause = random.Random(f"{run}-{lang}-{concurrency}")
+
     async def user(session: aiohttp.ClientSession, u: int) -> None:
         k = 0
+        if think:  # people do not all arrive in the same millisecond
+            await asyncio.sleep(pause.uniform(0, think))
         while time.monotonic() < stop_at:
             k += 1
             sender = f"bench-{run}-{lang}-{u}-{k}"
@@ -185,7 +191,7 @@ async def load(base: str, lang: str, concurrency: int, duration: float, pool: li
             for message in messages:
                 replies = await turn(session, sender, message)
                 if think:  # a person reading the answer and typing the next message
-                    await asyncio.sleep(think)
+                    await asyncio.sleep(pause.uniform(0.5 * think, 1.5 * think))
             if time.monotonic() <= stop_at:
                 stats["conversations"] += 1
                 stats["writes"] += bool(write)

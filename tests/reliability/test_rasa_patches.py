@@ -84,3 +84,175 @@ def test_event_types_are_cached_and_unknown_ones_still_rejected():
     assert Event.resolve_by_type("slot") is SlotSet and Event.resolve_by_type("slot") is SlotSet
     with pytest.raises(ValueError):
         Event.resolve_by_type("no such event")
+
+
+def test_action_calls_carry_the_domain_without_responses(domain):
+    body = RemoteAction("validate_cancel_form", None)._action_call_format(
+        DialogueStateTracker.from_events("patch-test", [ActionExecuted("action_listen")], domain.slots), domain)
+    sent = body["domain"]
+    assert "responses" not in sent
+    # what the action server reads: forms' required slots, slot mappings, intents, entities
+    assert sent["forms"] == domain.as_dict()["forms"] and sent["slots"] == domain.as_dict()["slots"]
+    assert body["tracker"]["sender_id"] == "patch-test" and body["next_action"] == "validate_cancel_form"
+    assert "utter_ask_cancel_form_confirmed" in domain.responses  # the domain itself is untouched
+
+
+def test_button_payloads_are_left_alone_without_an_exception_and_slots_still_filled(domain, monkeypatch):
+    from rasa.core.nlg import interpolator
+
+    def no_exception(*args, **kwargs):
+        raise AssertionError("Rasa logged an interpolation exception")
+
+    monkeypatch.setattr(interpolator.structlogger, "exception", no_exception)
+    tracker = DialogueStateTracker.from_events(
+        "patch-test", [SlotSet("language", "fr"), SlotSet("order_id", "8170034500000003")], domain.slots)
+    nlg = TemplatedNaturalLanguageGenerator(domain.responses)
+    asked = asyncio.run(nlg.generate("utter_ask_cancel_reason", tracker, "rest"))
+    assert '/inform{"cancel_reason": "no_longer_needed"}' in [b["payload"] for b in asked["buttons"]]
+    confirm = asyncio.run(nlg.generate("utter_ask_cancel_form_confirmed", tracker, "rest"))
+    assert "8170034500000003" in confirm["text"] and "{" not in confirm["text"]
+
+
+def prediction(probabilities, no_user=False):
+    from rasa.core.policies.policy import PolicyPrediction
+
+    return PolicyPrediction(probabilities, "RulePolicy", 6, is_no_user_prediction=no_user)
+
+
+def test_ted_is_skipped_only_when_the_rules_decide(domain):
+    listen = domain.index_for_action("action_listen")
+    form = domain.index_for_action("cancel_form")
+    certain = [0.0] * len(domain.action_names_or_texts)
+    certain[form] = 1.0
+    unsure = [0.0] * len(domain.action_names_or_texts)
+    unsure[listen] = 0.3  # the RulePolicy's core fallback score: TED may well know better
+    tracker = DialogueStateTracker.from_events("patch-test", [ActionExecuted("action_listen"), user("yes", "en")])
+    assert rasa_patches.rule_is_decisive(prediction(certain), tracker, domain)
+    assert not rasa_patches.rule_is_decisive(prediction(unsure), tracker, domain)
+    assert rasa_patches.rule_is_decisive(prediction(unsure, no_user=True), tracker, domain)
+    from rasa.shared.core.events import ActionExecutionRejected
+
+    rejected = DialogueStateTracker.from_events(
+        "patch-test", [ActionExecuted("action_listen"), user("yes", "en"), ActionExecutionRejected("cancel_form")])
+    assert not rasa_patches.rule_is_decisive(prediction(certain), rejected, domain)
+
+
+def test_tracker_saves_insert_each_event_once(domain, tmp_path):
+    from rasa.core.tracker_store import SQLTrackerStore
+
+    rasa_patches.install()
+    url = tmp_path / "tracker.db"
+    first, second = (SQLTrackerStore(domain, dialect="sqlite", db=str(url)) for _ in range(2))
+
+    async def conversation():
+        tracker = DialogueStateTracker.from_events("alice", [ActionExecuted("action_listen")], domain.slots)
+        await first.save(tracker)  # a new conversation: the store counts what it holds
+        for turn in range(3):
+            store = (first, second)[turn % 2]  # two servers taking turns on one conversation
+            tracker = await store.retrieve("alice")
+            tracker.update(user(f"message {turn}", "en"))
+            await store.save(tracker)
+            tracker.update(ActionExecuted("action_listen"))
+            await store.save(tracker)  # saved again in the same turn: only the new event
+        return await second.retrieve("alice")
+
+    final = asyncio.run(conversation())
+    texts = [e.text for e in final.events if isinstance(e, UserUttered)]
+    assert texts == ["message 0", "message 1", "message 2"]
+    assert [e.action_name for e in final.events if isinstance(e, ActionExecuted)] == ["action_listen"] * 4
+
+
+RESPONSES = [
+    {"events": [], "responses": []},
+    {"events": [{"event": "slot", "name": "order_id", "value": "8170034500000003"},
+                {"event": "bot", "text": "hi", "timestamp": None, "metadata": {}},
+                {"event": "action", "name": "action_listen", "policy": None, "confidence": 1.0},
+                {"event": "active_loop", "name": None}, {"event": "followup", "name": "x"},
+                {"event": "reminder", "intent": "EXTERNAL_x", "date_time": "2026-11-25T10:00:00"},
+                {"event": "user", "text": "hi", "parse_data": {"intent": {"name": "greet"}}},
+                {"event": "entities", "entities": []}, {"event": "restart"}, {"event": "reset_slots"}],
+     "responses": [{"text": "x"}]},
+    {"responses": [{"response": "utter_greet"}]},
+    {},
+    {"events": [{"event": "slot", "name": "order_id"}]},             # no value
+    {"events": [{"event": "slot", "name": 3, "value": 1}]},          # name not a string
+    {"events": [{"event": "no such event"}]},
+    {"events": [{"event": 7}]},
+    {"events": [{"name": "x", "value": 1}]},                          # no event type
+    {"events": [{"event": "bot", "timestamp": "yesterday"}]},
+    {"events": [{"event": "bot", "metadata": []}]},
+    {"events": [{"event": "entities", "entities": "order"}]},
+    {"events": ["slot"]},
+    {"events": {"event": "slot"}},
+    {"events": [], "responses": "hello"},
+    {"events": [], "responses": ["hello"]},
+    [],
+]
+
+
+@pytest.mark.parametrize("response", RESPONSES)
+def test_fast_response_check_agrees_with_rasas_schema(response):
+    import jsonschema
+
+    schema = RemoteAction.action_response_format_spec()
+    full = jsonschema.validators.validator_for(schema)(schema)
+    fast = rasa_patches._per_event_type_validation(schema, type(full))
+    assert fast(response) == full.is_valid(response)
+    rasa_patches.install()
+    if full.is_valid(response):
+        assert RemoteAction("x", None)._validate_action_result(response)
+    else:
+        with pytest.raises(jsonschema.ValidationError, match="Failed to validate Action server response"):
+            RemoteAction("x", None)._validate_action_result(response)
+
+
+@pytest.mark.parametrize("slot, message, expected", [
+    ("en", "fr", [SlotSet("language", "fr")]),   # the user switched
+    ("sw", "sw", []),                            # unchanged: no event
+    ("fr", None, []),                            # no language in the parse result: keep it
+])
+def test_language_slot_follows_the_message_without_the_action_server(domain, slot, message, expected):
+    from rasa.core.actions.action import ActionExtractSlots
+
+    rasa_patches.install()
+    endpoint = EndpointConfig(f"http://127.0.0.1:{free_port()}/webhook")  # nobody listens there
+    parse = {"intent": {"name": "affirm", "confidence": 1.0}, **({"language": message} if message else {})}
+    tracker = DialogueStateTracker.from_events(
+        "patch-test", [SlotSet("language", slot), ActionExecuted("action_listen"),
+                       UserUttered("oui", parse["intent"], parse_data=parse)], domain.slots)
+    events = asyncio.run(ActionExtractSlots(endpoint).run(
+        CollectingOutputChannel(), TemplatedNaturalLanguageGenerator(domain.responses), tracker, domain))
+    assert [e for e in events if isinstance(e, SlotSet) and e.key == "language"] == expected
+    assert not said(events)  # no "I can't reach our order system"
+
+
+def test_a_connection_failure_is_retried_once(domain, monkeypatch):
+    import aiohttp
+
+    monkeypatch.setattr(rasa_patches, "RETRY_DELAY_S", 0)
+    calls = []
+
+    async def flaky(*args, **kwargs):  # a connection the restarted server was closing, then fine
+        calls.append(kwargs["json"]["next_action"])
+        if len(calls) == 1:
+            raise aiohttp.ClientOSError(None, "Cannot write to closing transport")
+        return {"events": [{"event": "slot", "name": "confirmed", "value": None}], "responses": []}
+
+    monkeypatch.setattr(EndpointConfig, "request", flaky)
+    events = run(domain, "validate_cancel_form", [ActionExecuted("action_listen"), user("yes", "en")])
+    assert calls == ["validate_cancel_form"] * 2
+    assert events == [SlotSet("confirmed", None)] and not said(events)
+
+
+def test_an_action_server_that_stays_down_is_tried_twice_then_reported(domain, monkeypatch):
+    monkeypatch.setattr(rasa_patches, "RETRY_DELAY_S", 0)
+    calls = []
+    request = EndpointConfig.request
+
+    async def counting(self, *args, **kwargs):
+        calls.append(1)
+        return await request(self, *args, **kwargs)
+
+    monkeypatch.setattr(EndpointConfig, "request", counting)
+    events = run(domain, "action_cancel_order", [ActionExecuted("action_listen"), user("yes", "en")])
+    assert len(calls) == 2 and len(said(events)) == 1
