@@ -24,8 +24,8 @@ right after either server restarted) is retried once after 0.25 s before that: e
 is idempotent (its idempotency key), so a call that did reach the server is not filed twice.
 
 Unchanged: a 400 from the action server (``ActionExecutionRejection``) and failures of custom slot
-mappings (``action_detect_language``, already caught by ``action_extract_slots``) and of reminder
-(``EXTERNAL_*``) turns, which stay silent.
+mapping actions (already caught by ``action_extract_slots``; the ``language`` slot's own mapping runs
+in-process, see 8) and of reminder (``EXTERNAL_*``) turns, which stay silent.
 
 2. **Response checks.** Rasa validates every action-server response with ``jsonschema.validate``,
 which first validates the (constant) schema itself against the metaschema: with jsonschema 4.17 that
@@ -289,13 +289,12 @@ _rule_cache: dict[str, Any] = {}
 def _rule_prediction(rule: Any, original: Any, tracker: Any, domain: Any, **kwargs: Any) -> Any:
     """The RulePolicy's prediction for this tracker state, computed once for both callers (TED's
     check and the RulePolicy's own graph node, whichever runs first; events are only appended)."""
-    state = (rule, tracker, len(tracker.events), tracker.events[-1] if tracker.events else None)
-    cached = _rule_cache.get("state")
-    if cached is not None and all(a is b for a, b in zip(cached[:2], state[:2], strict=True)) \
-            and cached[2] == state[2] and cached[3] is state[3]:
+    count, last = len(tracker.events), (tracker.events[-1] if tracker.events else None)
+    if (_rule_cache.get("rule") is rule and _rule_cache.get("tracker") is tracker
+            and _rule_cache.get("count") == count and _rule_cache.get("last") is last):
         return _rule_cache["prediction"]
     prediction = original(rule, tracker, domain, **kwargs)
-    _rule_cache.update(state=state, prediction=prediction)
+    _rule_cache.update(rule=rule, tracker=tracker, count=count, last=last, prediction=prediction)
     return prediction
 
 

@@ -9,8 +9,8 @@ takes "the seller wants me to close my dispute" (an FAQ question) for ``cancel_d
 
 ``class_weight`` (``null`` by default, or ``balanced``) and ``C`` are configurable here. Chosen by
 2 x 5-fold cross-validation on the training data alone, never on the held-out splits
-(``tests/benchmarks/sweep_intents.py --cv``): unweighted, C=1 is 0.861/0.853/0.881 (en/fr/sw)
-against 0.854/0.851/0.881 balanced.
+(``tests/benchmarks/sweep_intents.py --cv``): unweighted, C=1 is 0.864/0.853/0.878 (en/fr/sw)
+against 0.856/0.851/0.878 balanced.
 """
 
 from __future__ import annotations

@@ -54,7 +54,7 @@ def make(cls, name, **config):
     return cls.create({**cls.get_default_config(), **config}, _storage, Resource(name), _context)
 
 
-def prepare():
+def prepare(with_tests=True):
     td = load_data(str(ROOT / "data" / "nlu"))
     det = make(LanguageDetector, "lang")
     det.train(td)
@@ -62,6 +62,8 @@ def prepare():
     tok = make(LanguageAwareTokenizer, "tok")
     tok.process_training_data(td)
     tests = {}
+    if not with_tests:
+        return td, tests
     for lang in LANGS:
         examples = load_data(str(ROOT / "tests" / "nlu" / lang / "test.yml")).intent_examples
         msgs = [Message(data={"text": e.get("text")}) for e in examples]
@@ -130,24 +132,14 @@ def score(clf, X, y, Xt, tests, threshold=0.3, ambiguity=0.05):
     return accs, fit
 
 
-def languages(td):
-    """The language of each training example (its file's directory under data/nlu)."""
-    by_text = {}
-    for lang in LANGS:
-        for e in load_data(str(ROOT / "data" / "nlu" / lang)).intent_examples:
-            by_text[(e.get("text"), e.get_full_intent())] = lang
-    examples = [e for e in td.intent_examples if e.get("intent") and e.get("text")]
-    return np.array([by_text[(e.get("text"), e.get_full_intent())] for e in examples])
-
-
-def cross_validate(td, tests):
+def cross_validate(td):
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
 
     examples = [e for e in td.intent_examples if e.get("intent") and e.get("text")]
     y = np.array(labels(td))
     strata = np.array([e.get_full_intent() for e in examples])
-    lang = languages(td)
+    lang = np.array([LanguageDetector.example_language(e) for e in examples])
     blocks = [features(td, {}, name, cls, **cfg)[0] for name, cls, cfg in (
         ("re", RegexFeaturizer, {}),
         ("w12", CountVectorsFeaturizer, dict(min_ngram=1, max_ngram=2, max_features=12000)),
@@ -172,10 +164,10 @@ def cross_validate(td, tests):
 def main():
     from sklearn.linear_model import LogisticRegression
 
-    td, tests = prepare()
     if "--cv" in sys.argv[1:]:
-        cross_validate(td, tests)
+        cross_validate(prepare(with_tests=False)[0])
         return
+    td, tests = prepare()
     y = labels(td)
     blocks = {
         "regex": features(td, tests, "re", RegexFeaturizer),
