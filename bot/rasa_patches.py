@@ -44,12 +44,6 @@ actions) sends the whole domain, rebuilt by ``Domain.as_dict()`` and JSON-encode
 of which 86 KB are the responses in three languages, which the action server never reads (it names
 responses, Rasa renders them). The domain sent is built once per model, without ``responses``.
 
-5. **Placeholders that are not slots.** Rasa interpolates slot values into every response,
-including button payloads such as ``/inform{"cancel_reason": "other"}``; ``{"cancel_reason": ...}``
-is not a slot, so ``str.format`` raises, and Rasa logs the exception with its traceback and a deep
-copy of the response, then returns the text unchanged: six times per "ask reason" question. The
-same unchanged text is now returned without the exception.
-
 6. **TED only when it can matter.** All policies predict every next action and the ensemble keeps
 the most confident, the higher priority on a tie. When the RulePolicy (highest priority) is certain
 (confidence 1.0, or a form's happy path, which overrules predictions based on user input) and its
@@ -79,7 +73,6 @@ import asyncio
 import functools
 import itertools
 import logging
-import re
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -263,24 +256,6 @@ def _slim_action_calls(remote_action_class: Any) -> None:
     remote_action_class._action_call_format = _action_call_format
 
 
-# ------------------------------------------------------------------ 5. placeholders that are not slots
-
-_PLACEHOLDER_RE = re.compile(r"{([^\n{}]+?)}")  # Rasa's own placeholder pattern (interpolator.py)
-
-
-def _quiet_interpolation() -> None:
-    from rasa.core.nlg import interpolator
-
-    original = interpolator.interpolate_text
-
-    def interpolate_text(response: Any, values: dict[str, Any]) -> Any:
-        if isinstance(response, str) and any(key not in values for key in _PLACEHOLDER_RE.findall(response)):
-            return response  # what Rasa returns after logging the KeyError
-        return original(response, values)
-
-    interpolator.interpolate_text = interpolate_text
-
-
 # ------------------------------------------------------------------ 6. TED only when it can matter
 
 _rule_cache: dict[str, Any] = {}
@@ -416,7 +391,6 @@ def install() -> None:
     RemoteAction._validate_action_result = _cached_validation(RemoteAction)
     _cache_event_types()
     _slim_action_calls(RemoteAction)
-    _quiet_interpolation()
     _rules_before_ted()
     _remember_stored_events()
     _local_slot_mappings()

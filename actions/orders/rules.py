@@ -107,6 +107,23 @@ class Code:
     SELLER_REJECTED = "seller_rejected"
 
 
+# Every code a rule refuses with: the bot explains each one to the user (utter_refuse_<code>).
+REFUSALS = frozenset({
+    Code.CANCEL_ALREADY_REQUESTED, Code.CANCEL_SHIPPED, Code.ALREADY_CANCELLED,
+    Code.RESUME_SELLER_CONFIRMED, Code.RESUME_UNPAID_CANCELLED, Code.RESUME_PLATFORM_FRAUD,
+    Code.RESUME_SELLER_CANCELLED, Code.NOT_CANCELLED,
+    Code.DISPUTE_NOT_SHIPPED, Code.DISPUTE_ORDER_CANCELLED, Code.DISPUTE_PROTECTION_EXPIRED,
+    Code.DISPUTE_ALREADY_OPEN, Code.DISPUTE_ALREADY_RESOLVED, Code.DISPUTE_REOPEN_WINDOW_CLOSED,
+    Code.DISPUTE_TOO_EARLY,
+    Code.DISPUTE_RESOLVED, Code.DISPUTE_ALREADY_WITHDRAWN, Code.NO_DISPUTE,
+})
+# Refusals of the service itself (the request, not the order's state, is the problem).
+SERVICE_REFUSALS = frozenset({
+    Code.ORDER_NOT_FOUND, Code.INVALID_ORDER_NUMBER, Code.INVALID_REASON, Code.INVALID_VALUE,
+    Code.IDEMPOTENCY_KEY_CONFLICT,
+})
+
+
 @dataclass(frozen=True)
 class Decision:
     """Outcome of a rule: ``allowed``, a stable ``code`` and the ``facts`` needed to explain it."""
@@ -230,8 +247,12 @@ def reopen_deadline(
 
 
 def can_open_dispute(
-    order: OrderFacts, disputes: Iterable[DisputeFacts], reason: DisputeReason, now: datetime
+    order: OrderFacts, disputes: Iterable[DisputeFacts], reason: DisputeReason | None, now: datetime
 ) -> Decision:
+    """``reason=None`` checks what does not depend on the reason, before the buyer has said what is
+    wrong (a chat asks for the order first): the rules that need the reason (a resolved dispute on the
+    same problem, not-received before the estimated date) are applied once it is known. An allowed
+    check then carries ``resolved_reasons``, the problems that can no longer be disputed."""
     if order.status is OrderStatus.CANCELLED:
         return Decision.refuse(Code.DISPUTE_ORDER_CANCELLED, cancelled_by=order.cancelled_by)
     if order.status not in SHIPPED_STATES:
@@ -240,8 +261,9 @@ def can_open_dispute(
     for dispute in history:
         if dispute.status in ACTIVE_DISPUTE_STATES:
             return Decision.refuse(Code.DISPUTE_ALREADY_OPEN, reason=dispute.reason, status=dispute.status)
-    for dispute in history:
-        if dispute.status in RESOLVED_DISPUTE_STATES and dispute.reason is reason:
+    resolved = [d for d in history if d.status in RESOLVED_DISPUTE_STATES]
+    for dispute in resolved:
+        if dispute.reason is reason:
             return Decision.refuse(Code.DISPUTE_ALREADY_RESOLVED, reason=reason, outcome=dispute.status)
     reopening = any(d.status is DisputeStatus.WITHDRAWN for d in history)
     reopen_until = reopen_deadline(order.delivery_confirmed_at, order.protection_end) if reopening else None
@@ -261,6 +283,8 @@ def can_open_dispute(
         reason=reason,
         protection_end=order.protection_end,
         reopen_until=reopen_until,
+        resolved_reasons=[d.reason for d in resolved],
+        resolved_outcome=resolved[-1].status if resolved else None,
     )
 
 

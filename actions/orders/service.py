@@ -565,7 +565,7 @@ class OrderService:
     # --- disputes -------------------------------------------------------------------------
 
     @staticmethod
-    def _evaluate_dispute(order: Order, now: datetime, reason: DisputeReason) -> Result:
+    def _evaluate_dispute(order: Order, now: datetime, reason: DisputeReason | None) -> Result:
         decision = rules.can_open_dispute(
             order_facts(order), [dispute_facts(d) for d in order.disputes], reason, now
         )
@@ -575,9 +575,10 @@ class OrderService:
             return _decision_result(decision, order.number, duplicate=same, dispute_id=current.id)
         return _decision_result(decision, order.number)
 
-    def check_dispute(self, *, order_number: str, customer_id: int, reason: str) -> Result:
-        parsed = _parse_enum(DisputeReason, reason)
-        if parsed is None:
+    def check_dispute(self, *, order_number: str, customer_id: int, reason: str | None = None) -> Result:
+        """``reason=None``: may a dispute be opened on this order at all (asked before the reason)."""
+        parsed = None if reason is None else _parse_enum(DisputeReason, reason)
+        if reason is not None and parsed is None:
             return _invalid(Code.INVALID_REASON, "reason", reason, DisputeReason)
         return self._check(order_number, customer_id, partial(self._evaluate_dispute, reason=parsed))
 

@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.skills import context as ctx
+from actions.skills.catalogue import BY_INTENT
 from actions.skills.context import ServiceUnavailable, call, service
 from actions.skills.forms import reset_run_slots
 
@@ -24,8 +25,6 @@ INTENT_LABELS: dict[str, dict[str, str]] = {
     "refund_status": {"en": "Where is my refund?", "fr": "Où est mon remboursement ?", "sw": "Marejesho ya pesa yangu"},
     "request_human": {"en": "Talk to an agent", "fr": "Parler à un conseiller", "sw": "Ongea na mhudumu"},
 }
-PRIORITY = {"order_not_received": "high", "open_dispute": "high", "cancel_dispute": "high",
-            "cancel_order": "normal", "restore_order": "high", "refund_status": "normal"}
 
 
 class ActionStopForm(Action):
@@ -52,7 +51,7 @@ def last_task_intent(tracker: Tracker) -> str:
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             name = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-            if name in PRIORITY:
+            if name in BY_INTENT:
                 return name
     return (tracker.latest_message or {}).get("intent", {}).get("name") or "request_human"
 
@@ -76,7 +75,7 @@ class ActionHandoff(Action):
             result = await call(
                 service().open_ticket, customer_id=customer, language=lang, intent=intent,
                 order_number=order_number if customer is not None else None,
-                priority=PRIORITY.get(intent, "normal"), summary=summary, transcript=lines,
+                priority=BY_INTENT[intent].priority if intent in BY_INTENT else "normal", summary=summary, transcript=lines,
                 idempotency_key=f"{tracker.sender_id}:ticket:{len(tracker.events)}",
                 channel=ctx.channel_name(tracker),
             )
@@ -88,6 +87,9 @@ class ActionHandoff(Action):
         return [ActiveLoop(None), *reset_run_slots(), SlotSet("ticket_number", number), ConversationPaused()]
 
 
+CLARIFY_MIN_CONFIDENCE = 0.1
+
+
 class ActionClarify(Action):
     """Low NLU confidence: offer the two likeliest intents as buttons instead of guessing."""
 
@@ -96,38 +98,18 @@ class ActionClarify(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         lang = ctx.language(tracker)
-        ranking = (tracker.latest_message or {}).get("intent_ranking") or []
-        options = [r["name"] for r in ranking if r.get("name") in INTENT_LABELS][:2]
+        message = tracker.latest_message or {}
+        if not str(message.get("text") or "").strip():
+            dispatcher.utter_message(response="utter_empty_message")
+            return []
+        # Only skills the model found plausible are worth a button; a person is always one request away.
+        ranking = message.get("intent_ranking") or []
+        options = [r["name"] for r in ranking
+                   if r.get("name") in INTENT_LABELS and r["name"] != "request_human"
+                   and (r.get("confidence") or 0) >= CLARIFY_MIN_CONFIDENCE][:2]
         if not options:
             dispatcher.utter_message(response="utter_default")
             return []
         buttons = [{"title": INTENT_LABELS[name][lang], "payload": f"/{name}"} for name in options]
         dispatcher.utter_message(response="utter_did_you_mean", buttons=buttons)
-        return []
-
-
-# FAQ topic -> the skill that does it for the user.
-FAQ_SKILLS = {
-    "cancel_how": "cancel_order", "cancel_fees": "cancel_order", "cancel_time_limit": "cancel_order",
-    "cancel_refund": "cancel_order", "cancel_reason_choice": "cancel_order", "seller_not_responding": "cancel_order",
-    "restore_cancelled": "restore_order", "platform_cancelled": "restore_order",
-    "withdraw_dispute_how": "cancel_dispute",
-    "reopen_dispute": "open_dispute", "dispute_process": "open_dispute", "dispute_evidence": "open_dispute",
-    "cancel_after_shipment": "open_dispute", "delivery_time": "order_not_received",
-    "contact_seller": "order_not_received", "escrow": "order_status",
-}
-
-
-class ActionOfferSkill(Action):
-    """After a policy answer, offers to do it: "Do you want me to do it for you?" (one button)."""
-
-    def name(self) -> str:
-        return "action_offer_skill"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        selector = ((tracker.latest_message or {}).get("response_selector") or {}).get("faq") or {}
-        key = (selector.get("response") or {}).get("intent_response_key") or ""
-        skill = FAQ_SKILLS.get(key.split("/", 1)[-1])
-        if skill:
-            dispatcher.utter_message(response="utter_offer_skill", skill_intent=skill)
         return []

@@ -19,8 +19,10 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.orders.rules import REFUSALS, Code
 from actions.skills import context as ctx
 from actions.skills import ratelimit
+from actions.skills.catalogue import BY_FORM
 from actions.skills.context import ServiceUnavailable, call, service
 
 MAX_FAILURES = 3
@@ -82,9 +84,38 @@ def reason_from_text(kind: str, text: Any) -> str | None:
     return None
 
 
+SERVICE_RESPONSES = {Code.ORDER_NOT_FOUND: "utter_order_not_found", Code.INVALID_ORDER_NUMBER: "utter_invalid_order_id"}
+
+
+def refusal_response(code: str) -> str:
+    """The response that explains a refusal: one per rule code (``rules.REFUSALS``), each in three
+    languages (tests/unit/test_domain.py), and one for a request the service could not take."""
+    if code in SERVICE_RESPONSES:
+        return SERVICE_RESPONSES[code]
+    return f"utter_refuse_{code}" if code in REFUSALS else "utter_refuse_invalid_request"
+
+
+def value_before_message(tracker: Tracker, slot: str) -> Any:
+    """The slot's value before the user's latest message changed it."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen_user = True
+        elif seen_user and event.get("event") == "slot" and event.get("name") == slot:
+            return event.get("value")
+    return None
+
+
+def message_entity(tracker: Tracker, entity: str) -> Any:
+    for found in (tracker.latest_message or {}).get("entities") or []:
+        if found.get("entity") == entity:
+            return found.get("value")
+    return None
+
+
 def refusal(dispatcher: CollectingDispatcher, code: str, **variables: Any) -> dict[str, Any]:
     """Explain why the skill cannot go on for this order, and end the form run."""
-    dispatcher.utter_message(response=f"utter_refuse_{code}", **variables)
+    dispatcher.utter_message(response=refusal_response(code), reason_code=code, **variables)
     return {"task_blocked": True}
 
 
@@ -116,6 +147,23 @@ class OrderFormValidator(FormValidationAction):
             if identified is None:
                 slots.insert(slots.index("order_id") + 1, "contact")
         return slots
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        if self.asked_again(tracker):
+            # The same question again without a number ("where is my refund?" twice) is about
+            # another order: ask which, instead of answering about the last one again.
+            return [SlotSet("order_id", None)]
+        return await super().run(dispatcher, tracker, domain)
+
+    def asked_again(self, tracker: Tracker) -> bool:
+        skill = BY_FORM.get(self.form)
+        message = tracker.latest_message or {}
+        if skill is None or tracker.get_slot("last_skill") != skill.intent:
+            return False
+        if (message.get("intent") or {}).get("name") != skill.intent or message_entity(tracker, "order_id"):
+            return False
+        # The form is being activated: it has asked nothing yet in this run.
+        return (tracker.active_loop or {}).get("name") != self.form or tracker.get_slot("requested_slot") is None
 
     def failed(self, dispatcher: CollectingDispatcher, tracker: Tracker, slots: dict[str, Any]) -> dict[str, Any]:
         failures = (tracker.get_slot("form_failures") or 0) + 1
@@ -150,13 +198,17 @@ class OrderFormValidator(FormValidationAction):
     ) -> dict[str, Any]:
         order_number = tracker.get_slot("order_id")
         contact = str(value or "").strip()[:200]
+        if not contact or (message_entity(tracker, "order_id") and not message_entity(tracker, "contact")):
+            # Nothing typed, or another order number instead of the contact: that number is the
+            # order now (the order_id slot took it), and the contact is asked for it.
+            return {"contact": None}
         if ratelimit.refused(tracker, dispatcher, contact=contact, order_number=order_number):
             return {"contact": None, "order_id": None, "task_blocked": True}
         try:
             customer = await call(service().verify_owner, order_number=order_number, contact=contact) if contact else None
             if customer is None:
                 ratelimit.failed(tracker, contact=contact, order_number=order_number)
-                dispatcher.utter_message(response="utter_order_not_found")
+                dispatcher.utter_message(response="utter_order_not_found", reason_code="order_not_found")
                 return self.failed(dispatcher, tracker, {"contact": None, "order_id": None})
             dispatcher.utter_message(response="utter_verified")
             slots = {"contact": "verified", "customer_id": customer}
@@ -172,7 +224,7 @@ class OrderFormValidator(FormValidationAction):
         order = await call(service().get_order, order_number=order_number, customer_id=customer)
         if order is None:
             ratelimit.failed(tracker)
-            dispatcher.utter_message(response="utter_order_not_found")
+            dispatcher.utter_message(response="utter_order_not_found", reason_code="order_not_found")
             slots.update({"order_id": None, "contact": None})
             return self.failed(dispatcher, tracker, slots)
         slots.update(await self.check_order(order, customer, dispatcher, tracker))
@@ -232,18 +284,27 @@ class ValidateDisputeForm(OrderFormValidator):
     form = "dispute_form"
 
     async def check_order(self, order, customer, dispatcher, tracker):
+        # The reason is usually asked after the order: until then only the rules that do not
+        # depend on it apply (a dispute button may have given it already).
         reason = tracker.get_slot("dispute_reason")
         result = await call(
             service().check_dispute, order_number=order.number, customer_id=customer,
             reason=reason if reason in DISPUTE_REASONS else None,
         )
-        if result.ok:
-            return {}
-        return refusal(dispatcher, result.code, **dispute_vars(order, result.data))
+        if not result.ok:
+            return refusal(dispatcher, result.code, **dispute_vars(order, result.data))
+        outcome = result.data.get("resolved_outcome")
+        if outcome and reason not in DISPUTE_REASONS:
+            # A decided dispute is final for its problem; say so before asking which problem it is.
+            dispatcher.utter_message(response=f"utter_dispute_decided_{outcome}", **ctx.order_vars(order))
+        return {}
 
     async def validate_dispute_reason(self, value, dispatcher, tracker, domain):
         code = reason_from_text("dispute_reason", value)
         if code is None:
+            if tracker.get_slot("requested_slot") != "dispute_reason":
+                # a word of a later answer (the description) tagged as a reason: keep the one given
+                return {"dispute_reason": value_before_message(tracker, "dispute_reason")}
             dispatcher.utter_message(response="utter_default")
             return self.failed(dispatcher, tracker, {"dispute_reason": None})
         customer = await ctx.identify(tracker)

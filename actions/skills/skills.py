@@ -11,15 +11,16 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, ReminderScheduled
+from rasa_sdk.events import EventType, ReminderScheduled, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.orders.views import OrderView
 from actions.skills import context as ctx
+from actions.skills.catalogue import BY_ACTION
 from actions.skills.context import ServiceUnavailable, call, service
 from actions.skills.conversation import ActionHandoff
-from actions.skills.forms import MAX_FAILURES, reset_run_slots
+from actions.skills.forms import MAX_FAILURES, refusal_response, reset_run_slots
 
 SHIPPED = {"shipped", "delivered", "completed"}
 NOT_SHIPPED = {"awaiting_payment", "payment_processing", "awaiting_shipment"}
@@ -45,7 +46,7 @@ class SkillAction(Action):
         return self.action_name
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        events = reset_run_slots()
+        events = [*reset_run_slots(), self.used()]
         order_number = tracker.get_slot("order_id")
         if tracker.get_slot("task_blocked") or not order_number:
             if (tracker.get_slot("form_failures") or 0) >= MAX_FAILURES:
@@ -59,7 +60,7 @@ class SkillAction(Action):
             customer = await ctx.identify(tracker)
             order = await call(service().get_order, order_number=order_number, customer_id=customer) if customer is not None else None
             if order is None:
-                dispatcher.utter_message(response="utter_order_not_found")
+                dispatcher.utter_message(response="utter_order_not_found", reason_code="order_not_found")
                 return events
             return events + await self.act(order, customer, dispatcher, tracker)
         except ServiceUnavailable:
@@ -70,6 +71,10 @@ class SkillAction(Action):
                   tracker: Tracker) -> list[EventType]:
         raise NotImplementedError
 
+    def used(self) -> EventType:
+        """Remembers the skill, so an order number typed next ("and this one?") repeats it."""
+        return SlotSet("last_skill", BY_ACTION[self.action_name].intent)
+
 
 def describe_order(order: OrderView, dispatcher: CollectingDispatcher) -> None:
     variables = ctx.order_vars(order)
@@ -78,8 +83,12 @@ def describe_order(order: OrderView, dispatcher: CollectingDispatcher) -> None:
     else:
         dispatcher.utter_message(response=f"utter_status_{order.status}", date=ctx.fmt_day(order.delivery_confirmed_at), **variables)
     describe_tracking(order, dispatcher)
-    if order.status == "shipped" and order.estimated_delivery:
-        dispatcher.utter_message(response="utter_order_eta", date=ctx.fmt_day(order.estimated_delivery))
+    due = _aware(order.estimated_delivery)
+    if order.status == "shipped" and due is not None:
+        if now() < due:
+            dispatcher.utter_message(response="utter_order_eta", date=ctx.fmt_day(due))
+        else:  # late: say so, and what to do next, as an agent would
+            dispatcher.utter_message(response="utter_delivery_overdue", date=ctx.fmt_day(due), **variables)
     if order.cancellation is not None and order.cancellation.status == "pending_seller":
         dispatcher.utter_message(response="utter_order_pending_cancellation",
                                  deadline=ctx.fmt_date(order.cancellation.deadline))
@@ -136,11 +145,23 @@ class ActionOrderNotReceived(SkillAction):
         return []
 
 
+ACTIVE_DISPUTE = {"open", "seller_responded", "escalated"}
+
+
 def utter_refund(order: OrderView, dispatcher: CollectingDispatcher) -> None:
     refund = order.refund
     variables = ctx.order_vars(order)
     if refund is None:
-        dispatcher.utter_message(response="utter_no_refund", **variables)
+        # No refund yet: say what it is waiting for, as an agent would.
+        if order.cancellation is not None and order.cancellation.status == "pending_seller":
+            dispatcher.utter_message(response="utter_refund_awaiting_seller",
+                                     deadline=ctx.fmt_date(order.cancellation.deadline), **variables)
+        elif order.status == "cancelled" and order.paid_at is None:
+            dispatcher.utter_message(response="utter_refund_nothing_paid", **variables)
+        elif order.dispute is not None and order.dispute.status in ACTIVE_DISPUTE:
+            dispatcher.utter_message(response="utter_refund_dispute_pending", **variables)
+        else:
+            dispatcher.utter_message(response="utter_no_refund", **variables)
         return
     variables.update(amount=str(refund.amount), currency=refund.currency)
     if refund.status == "completed":
@@ -163,7 +184,7 @@ def explain_refusal(dispatcher: CollectingDispatcher, order: OrderView, code: st
                                     or order.estimated_delivery or order.protection_end)
     deadline = data.get("deadline") or (order.cancellation.deadline if order.cancellation else None)
     variables["deadline"] = ctx.fmt_date(deadline)
-    dispatcher.utter_message(response=f"utter_refuse_{code}", **variables)
+    dispatcher.utter_message(response=refusal_response(code), reason_code=code, **variables)
 
 
 class ActionCancelOrder(SkillAction):
@@ -179,15 +200,15 @@ class ActionCancelOrder(SkillAction):
         )
         variables = ctx.order_vars(order)
         if result.code == "cancelled":
-            dispatcher.utter_message(response="utter_cancelled_now", **variables)
+            dispatcher.utter_message(response="utter_cancelled_now", reason_code=result.code, **variables)
         elif result.code == "cancellation_requested":
             dispatcher.utter_message(
-                response="utter_cancel_requested", deadline=ctx.fmt_date(result.data.get("deadline")),
+                response="utter_cancel_requested", deadline=ctx.fmt_date(result.data.get("deadline")), reason_code=result.code,
                 reference=result.data.get("request_id", "-"), **variables,
             )
             return [deadline_reminder(order.number, result.data.get("deadline"))]
         elif result.code == "cancel_already_requested":
-            dispatcher.utter_message(response="utter_refuse_cancel_already_requested",
+            dispatcher.utter_message(response="utter_refuse_cancel_already_requested", reason_code=result.code,
                                      deadline=ctx.fmt_date(result.data.get("deadline")), **variables)
         else:
             explain_refusal(dispatcher, order, result.code, result.data)
@@ -205,7 +226,7 @@ class ActionRestoreOrder(SkillAction):
             channel=ctx.channel_name(tracker),
         )
         if result.ok:
-            dispatcher.utter_message(response="utter_restored", **ctx.order_vars(order))
+            dispatcher.utter_message(response="utter_restored", reason_code=result.code, **ctx.order_vars(order))
         else:
             explain_refusal(dispatcher, order, result.code, result.data)
         return []
@@ -226,7 +247,7 @@ class ActionOpenDispute(SkillAction):
             channel=ctx.channel_name(tracker),
         )
         if result.ok:
-            dispatcher.utter_message(response="utter_dispute_opened",
+            dispatcher.utter_message(response="utter_dispute_opened", reason_code=result.code,
                                      reference=result.data.get("dispute_id", "-"), **ctx.order_vars(order))
         else:
             explain_refusal(dispatcher, order, result.code, result.data)
@@ -243,13 +264,15 @@ class ActionWithdrawDispute(SkillAction):
             idempotency_key=ctx.idempotency_key(tracker, "withdraw", order.number),
             channel=ctx.channel_name(tracker),
         )
+        reopen_until = _aware(datetime.fromisoformat(result.data["reopen_until"])) if result.data.get("reopen_until") else None
         if not result.ok:
             explain_refusal(dispatcher, order, result.code, result.data)
-        elif result.data.get("reopen_until"):
-            dispatcher.utter_message(response="utter_dispute_withdrawn",
-                                     reopen_until=ctx.fmt_day(result.data["reopen_until"]), **ctx.order_vars(order))
+        elif reopen_until is not None and reopen_until > now():
+            dispatcher.utter_message(response="utter_dispute_withdrawn", reason_code=result.code,
+                                     reopen_until=ctx.fmt_day(reopen_until), **ctx.order_vars(order))
         else:
-            dispatcher.utter_message(response="utter_dispute_withdrawn_no_reopen", **ctx.order_vars(order))
+            dispatcher.utter_message(response="utter_dispute_withdrawn_no_reopen", reason_code=result.code,
+                                     **ctx.order_vars(order))
         return []
 
 

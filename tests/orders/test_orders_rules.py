@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -328,6 +329,23 @@ def test_dispute_facts() -> None:
     assert not_shipped.facts["suggest"] == "cancel_order"
 
 
+def test_dispute_check_before_the_reason_is_known() -> None:
+    """A chat asks which order first: the reason-independent rules apply, the others wait."""
+    in_transit = order(S.SHIPPED, estimated_delivery=NOW + 5 * D)
+    assert rules.can_open_dispute(in_transit, [], None, NOW).code == Code.DISPUTE_ALLOWED
+    assert rules.can_open_dispute(in_transit, [], R.NOT_RECEIVED, NOW).code == Code.DISPUTE_TOO_EARLY
+    decided = [dispute(R.BAD_QUALITY, DS.RESOLVED_SELLER)]
+    check = rules.can_open_dispute(order(S.DELIVERED, **DELIVERED_5D), decided, None, NOW)
+    assert (check.allowed, check.facts["resolved_reasons"], check.facts["resolved_outcome"]) == (
+        True, [R.BAD_QUALITY], DS.RESOLVED_SELLER)
+    same = rules.can_open_dispute(order(S.DELIVERED, **DELIVERED_5D), decided, R.BAD_QUALITY, NOW)
+    assert same.code == Code.DISPUTE_ALREADY_RESOLVED
+    for refused in (order(S.AWAITING_SHIPMENT), order(S.CANCELLED, cancelled_by=By.BUYER)):
+        assert not rules.can_open_dispute(refused, [], None, NOW).allowed
+    active = [dispute(R.NOT_RECEIVED, DS.OPEN)]
+    assert rules.can_open_dispute(in_transit, active, None, NOW).code == Code.DISPUTE_ALREADY_OPEN
+
+
 WITHDRAW_CASES = [
     ("open", dispute(R.BAD_QUALITY, DS.OPEN), True, Code.WITHDRAW_ALLOWED),
     ("seller responded", dispute(R.BAD_QUALITY, DS.SELLER_RESPONDED), True, Code.WITHDRAW_ALLOWED),
@@ -440,3 +458,11 @@ def test_rules_module_is_pure() -> None:
         if isinstance(node, ast.ImportFrom) and node.module
     }
     assert not imported & {"sqlalchemy", "alembic", "psycopg2", "rasa", "rasa_sdk"}
+
+
+def test_every_refusal_a_rule_can_give_is_listed() -> None:
+    """``rules.REFUSALS`` is what the bot must explain: every refuse() in this module is in it."""
+    source = Path(rules.__file__).read_text()
+    refused = set(re.findall(r"Decision\.refuse\(\s*Code\.([A-Z_]+)", source))
+    listed = {name for name, value in vars(Code).items() if isinstance(value, str) and value in rules.REFUSALS}
+    assert refused - {"REQUEST_NOT_PENDING", "AWAITING_SELLER"} == listed

@@ -514,6 +514,16 @@ def test_dispute_too_early_gives_the_date(demo: OrderService, amina: int) -> Non
     assert (early.code, early.data["suggest"]) == (Code.DISPUTE_NOT_SHIPPED, "cancel_order")
 
 
+def test_dispute_check_without_a_reason(demo: OrderService, amina: int) -> None:
+    in_transit = demo.check_dispute(order_number=number("amina", "06"), customer_id=amina)
+    assert (in_transit.ok, in_transit.code) == (True, Code.DISPUTE_ALLOWED)
+    resolved = demo.check_dispute(order_number=number("amina", "17"), customer_id=amina)
+    assert (resolved.ok, resolved.data["resolved_outcome"]) == (True, "resolved_seller")
+    assert resolved.data["resolved_reasons"]
+    unshipped = demo.check_dispute(order_number=number("amina", "03"), customer_id=amina)
+    assert (unshipped.ok, unshipped.code) == (False, Code.DISPUTE_NOT_SHIPPED)
+
+
 def test_withdraw_then_reopen(demo: OrderService, amina: int, clock: Clock) -> None:
     order = number("amina", "13")
     check = demo.check_withdraw_dispute(order_number=order, customer_id=amina)

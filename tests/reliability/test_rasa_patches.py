@@ -97,22 +97,6 @@ def test_action_calls_carry_the_domain_without_responses(domain):
     assert "utter_ask_cancel_form_confirmed" in domain.responses  # the domain itself is untouched
 
 
-def test_button_payloads_are_left_alone_without_an_exception_and_slots_still_filled(domain, monkeypatch):
-    from rasa.core.nlg import interpolator
-
-    def no_exception(*args, **kwargs):
-        raise AssertionError("Rasa logged an interpolation exception")
-
-    monkeypatch.setattr(interpolator.structlogger, "exception", no_exception)
-    tracker = DialogueStateTracker.from_events(
-        "patch-test", [SlotSet("language", "fr"), SlotSet("order_id", "8170034500000003")], domain.slots)
-    nlg = TemplatedNaturalLanguageGenerator(domain.responses)
-    asked = asyncio.run(nlg.generate("utter_ask_cancel_reason", tracker, "rest"))
-    assert '/inform{"cancel_reason": "no_longer_needed"}' in [b["payload"] for b in asked["buttons"]]
-    confirm = asyncio.run(nlg.generate("utter_ask_cancel_form_confirmed", tracker, "rest"))
-    assert "8170034500000003" in confirm["text"] and "{" not in confirm["text"]
-
-
 def prediction(probabilities, no_user=False):
     from rasa.core.policies.policy import PolicyPrediction
 

@@ -1,16 +1,19 @@
 """The domain is complete in three languages and matches what the actions use."""
 
+import asyncio
 import importlib
 import inspect
 import pkgutil
 import re
 
 import pytest
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import SlotSet
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa_sdk import Action
 
 import actions.skills
-from actions.orders.rules import Code
 from tests.conftest import ROOT
 
 LANGUAGES = {"en", "fr", "sw"}
@@ -71,16 +74,11 @@ def test_every_response_the_actions_send_exists(domain):
     source = "\n".join(p.read_text() for p in (ROOT / "actions" / "skills").glob("*.py"))
     literal = set(re.findall(r'response="(utter_\w+)"', source))
     assert literal - set(domain.responses) == set()
-    # Responses chosen by a computed name: utter_refuse_<code>, utter_status_<status>, ...
-    refusals = [
-        Code.CANCEL_SHIPPED, Code.ALREADY_CANCELLED, Code.CANCEL_ALREADY_REQUESTED,
-        Code.RESUME_SELLER_CONFIRMED, Code.RESUME_UNPAID_CANCELLED, Code.RESUME_PLATFORM_FRAUD,
-        Code.RESUME_SELLER_CANCELLED, Code.NOT_CANCELLED, Code.DISPUTE_NOT_SHIPPED,
-        Code.DISPUTE_ORDER_CANCELLED, Code.DISPUTE_PROTECTION_EXPIRED, Code.DISPUTE_ALREADY_OPEN,
-        Code.DISPUTE_ALREADY_RESOLVED, Code.DISPUTE_REOPEN_WINDOW_CLOSED, Code.DISPUTE_TOO_EARLY,
-        Code.DISPUTE_RESOLVED, Code.DISPUTE_ALREADY_WITHDRAWN, Code.NO_DISPUTE,
-    ]
-    computed = {f"utter_refuse_{code}" for code in refusals}
+    # Responses chosen by a computed name: utter_status_<status>, utter_offer_<skill>, ...
+    from actions.skills.followups import FAQ_OFFERS
+
+    computed = {f"utter_offer_{skill}" for skill in FAQ_OFFERS.values()}
+    computed |= {f"utter_dispute_decided_{outcome}" for outcome in ("resolved_buyer", "resolved_seller")}
     computed |= {f"utter_status_{s}" for s in ("awaiting_payment", "payment_processing", "awaiting_shipment",
                                                  "shipped", "delivered", "completed")}
     computed |= {f"utter_status_cancelled_{who}" for who in ("buyer", "seller", "platform_fraud")}
@@ -95,3 +93,37 @@ def test_every_faq_topic_in_the_data_has_an_answer(domain):
     topics = {ex.get("intent_response_key") for ex in load_data(str(ROOT / "data" / "nlu")).intent_examples
               if ex.get("intent") == "faq"}
     assert {f"utter_{t}" for t in topics} - set(domain.responses) == set()
+
+
+def test_every_reason_code_has_an_explanation_in_three_languages(domain):
+    """The refusal -> response mapping comes from the service's codes: each one is explained."""
+    from actions.orders.rules import REFUSALS, SERVICE_REFUSALS
+    from actions.skills.forms import refusal_response
+
+    for code in REFUSALS | SERVICE_REFUSALS:
+        name = refusal_response(code)
+        assert name in domain.responses, (code, name)
+        assert {variation_language(v) for v in domain.responses[name]} == LANGUAGES, name
+    assert len({refusal_response(code) for code in REFUSALS}) == len(REFUSALS)  # one answer per rule
+
+
+def test_button_payloads_render_without_an_interpolation_error(domain, monkeypatch):
+    """Payloads carrying JSON use Rasa's documented doubled braces, so the interpolator renders them
+    (and fills real placeholders) without raising and logging an exception."""
+    from rasa.core.nlg import interpolator
+
+    def no_exception(*args, **kwargs):
+        raise AssertionError("Rasa logged an interpolation exception")
+
+    monkeypatch.setattr(interpolator.structlogger, "exception", no_exception)
+    tracker = DialogueStateTracker.from_events(
+        "patch-test", [SlotSet("language", "fr"), SlotSet("order_id", "8170034500000003")], domain.slots)
+    nlg = TemplatedNaturalLanguageGenerator(domain.responses)
+    asked = asyncio.run(nlg.generate("utter_ask_cancel_reason", tracker, "rest"))
+    assert '/inform{"cancel_reason": "no_longer_needed"}' in [b["payload"] for b in asked["buttons"]]
+    confirm = asyncio.run(nlg.generate("utter_ask_cancel_form_confirmed", tracker, "rest"))
+    assert "8170034500000003" in confirm["text"] and "{" not in confirm["text"]
+    task = asyncio.run(nlg.generate("utter_ask_order_task", tracker, "rest", order_id="8170034500000007"))
+    assert '/order_status{"order_id": "8170034500000007"}' in [b["payload"] for b in task["buttons"]]
+
+

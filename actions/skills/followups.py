@@ -1,0 +1,173 @@
+"""Short replies whose meaning depends on what the bot just said.
+
+People answer the bot's last message, not an intent catalogue: "yes" after "Shall I open a dispute?",
+an order number pasted on its own, "and 8170...07?" after a status answer. Outside a form these get no
+meaning from the NLU alone, so three rules send them here (``data/rules/conversation.yml``):
+
+* **yes** (``action_accept_offer``): the bot's previous turn offered a skill, as a button whose payload
+  is a skill intent (``/open_dispute{"dispute_reason": "not_received"}``): the skill starts as if the
+  button was clicked, with the order under discussion. Nothing offered: the user is asked what to do.
+* **no** (``action_decline_offer``): nothing starts; "anything else?".
+* **an order number** (``action_order_followup``): the skill a policy answer just offered, else the
+  skill the user last used (a second order: "and this one?"), starts for that order; with neither, the
+  user picks what to do with it (buttons).
+
+A skill starts by setting the slots its button would set and running its form next
+(``FollowupAction``): the form validates the pre-filled order number as if the user had typed it, so
+ownership, identity and the rules are checked exactly as on the normal path.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.skills.catalogue import BY_INTENT
+from actions.skills.forms import RUN_SLOTS
+
+HANDOFF_INTENT = "request_human"
+PAYLOAD = re.compile(r"^/(?P<intent>\w+)(?P<entities>\{.*\})?$", re.S)
+# Slots a skill button may pre-fill (its payload's entities).
+PREFILLABLE = ("order_id", "cancel_reason", "dispute_reason")
+
+
+def parse_payload(payload: Any) -> tuple[str, dict[str, Any]] | None:
+    """``/intent{"entity": "value"}`` -> (intent, entities); None for anything else."""
+    match = PAYLOAD.match(str(payload or "").strip())
+    if not match:
+        return None
+    entities: dict[str, Any] = {}
+    if match.group("entities"):
+        try:
+            loaded = json.loads(match.group("entities"))
+        except ValueError:
+            return None
+        entities = loaded if isinstance(loaded, dict) else {}
+    return match.group("intent"), entities
+
+
+def previous_bot_turn(tracker: Tracker) -> list[dict[str, Any]]:
+    """The bot messages between the user's previous message and the current one, in order."""
+    messages: list[dict[str, Any]] = []
+    users_seen = 0
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "user":
+            users_seen += 1
+            if users_seen == 2:
+                break
+        elif kind == "bot" and users_seen == 1:
+            messages.append(event)
+    return list(reversed(messages))
+
+
+def offered_skill(tracker: Tracker, general_only: bool = False) -> tuple[str, dict[str, Any]] | None:
+    """The first skill (or the hand-over) the bot's previous turn offered as a button.
+
+    ``general_only``: only an offer not tied to the order just discussed ("Shall I check an order for
+    you?" after a policy answer), not a next step for that order ("Open a dispute" after a late one)."""
+    for message in previous_bot_turn(tracker):
+        name = (message.get("metadata") or {}).get("utter_action") or ""
+        if general_only and not name.startswith("utter_offer_"):
+            continue
+        for button in (message.get("data") or {}).get("buttons") or []:
+            parsed = parse_payload(button.get("payload"))
+            if parsed and (parsed[0] in BY_INTENT or parsed[0] == HANDOFF_INTENT):
+                return parsed
+    return None
+
+
+def message_order_number(tracker: Tracker) -> str | None:
+    for entity in (tracker.latest_message or {}).get("entities") or []:
+        if entity.get("entity") == "order_id" and entity.get("value"):
+            return re.sub(r"\D", "", str(entity["value"])) or None
+    return None
+
+
+def start_skill(tracker: Tracker, intent: str, entities: dict[str, Any]) -> list[EventType]:
+    """Events that start ``intent``'s form as its button would (a fresh run, pre-filled slots).
+
+    Only slots that hold a value are cleared: the form validates every slot set since the user's
+    message as a candidate answer, so clearing an empty one would read as an empty answer."""
+    if intent == HANDOFF_INTENT:
+        return [FollowupAction("action_handoff")]
+    events: list[EventType] = [SlotSet(slot, None) for slot in RUN_SLOTS
+                               if tracker.get_slot(slot) not in (None, 0, 0.0) and slot not in entities]
+    events += [SlotSet(slot, str(entities[slot])) for slot in PREFILLABLE if entities.get(slot)]
+    events.append(FollowupAction(BY_INTENT[intent].form))
+    return events
+
+
+class ActionAcceptOffer(Action):
+    def name(self) -> str:
+        return "action_accept_offer"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        offer = offered_skill(tracker)
+        if offer is None:
+            dispatcher.utter_message(response="utter_ask_what_to_do")
+            return []
+        return start_skill(tracker, *offer)
+
+
+class ActionDeclineOffer(Action):
+    def name(self) -> str:
+        return "action_decline_offer"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        dispatcher.utter_message(response="utter_no_problem")
+        return []
+
+
+class ActionOrderFollowup(Action):
+    def name(self) -> str:
+        return "action_order_followup"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        number = message_order_number(tracker)
+        if number is None:  # an e-mail, a phone or a reason with nothing asked: what for?
+            dispatcher.utter_message(response="utter_ask_what_to_do")
+            return []
+        # "Tell me the order number and I'll check" -> that order; after an answer about one order,
+        # another number means "the same for this one".
+        offer = offered_skill(tracker, general_only=True)
+        if offer is not None:
+            intent, entities = offer
+            return start_skill(tracker, intent, {**entities, "order_id": number})
+        last = tracker.get_slot("last_skill")
+        if last in BY_INTENT:
+            return start_skill(tracker, last, {"order_id": number})
+        dispatcher.utter_message(response="utter_ask_order_task", order_id=number)
+        return [SlotSet("order_id", number)]
+
+
+# FAQ topic -> what its answer offers to do ("tell me the order number and I'll check ...").
+FAQ_OFFERS = {
+    "cancel_how": "cancel_order", "cancel_time_limit": "cancel_order", "cancel_reason_choice": "cancel_order",
+    "cancel_fees": "order_status", "seller_not_responding": "order_status",
+    "cancel_refund": "refund_status", "restore_cancelled": "restore_order",
+    "platform_cancelled": HANDOFF_INTENT, "withdraw_dispute_how": "cancel_dispute",
+    "reopen_dispute": "open_dispute", "dispute_process": "open_dispute", "cancel_after_shipment": "open_dispute",
+    "delivery_time": "order_not_received",
+}
+
+
+class ActionOfferSkill(Action):
+    """After a policy answer, offers to do what it describes ("Shall I cancel an order for you?")."""
+
+    def name(self) -> str:
+        return "action_offer_skill"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        selector = ((tracker.latest_message or {}).get("response_selector") or {}).get("faq") or {}
+        key = (selector.get("response") or {}).get("intent_response_key") or ""
+        skill = FAQ_OFFERS.get(key.split("/", 1)[-1])
+        if skill:
+            dispatcher.utter_message(response=f"utter_offer_{skill}")
+        return []
