@@ -59,7 +59,8 @@ import yaml  # noqa: E402
 
 LANGS = ("en", "fr", "sw")
 PIPELINES = ("ours", "stock")
-EVAL_DATA = ROOT.parent / "shared" / "eval-data"
+# ../shared/eval-data beside the checkout; EVAL_DATA=... for a checkout elsewhere (a git worktree).
+EVAL_DATA = Path(os.environ.get("EVAL_DATA") or ROOT.parent / "shared" / "eval-data")
 BLIND = ROOT / "tests" / "nlu" / "blind"
 KINDS = ("request", "problem", "question", "followup", "smalltalk", "other")
 RESULTS = ROOT / "results" / "eval"
