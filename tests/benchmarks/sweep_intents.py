@@ -202,8 +202,12 @@ def quick():
     strata = np.array([e.get_full_intent() for e in examples])
     lang_of = np.array([LanguageDetector.example_language(e) for e in examples])
 
+    C = float(os.environ.get("SWEEP_C", "1.0"))  # noqa: N806
+    weight = os.environ.get("SWEEP_CLASS_WEIGHT") or None
+    threshold = float(os.environ.get("SWEEP_THRESHOLD", "0.35"))
+
     def new():
-        return LogisticRegression(C=1.0, class_weight=None, solver="liblinear", max_iter=100)
+        return LogisticRegression(C=C, class_weight=weight, solver="liblinear", max_iter=100)
 
     right = Counter()
     for train, test in StratifiedKFold(5, shuffle=True, random_state=0).split(X, strata):
@@ -223,7 +227,7 @@ def quick():
             spans = [(s_, e_) for s_, e_, _ in find_contacts(text) + find_order_numbers(text)]
             if only_identifiers(text, spans):
                 out.append("inform")
-            elif row[order[0]] < 0.35 or row[order[0]] - row[order[1]] < 0.05:
+            elif row[order[0]] < threshold or row[order[0]] - row[order[1]] < 0.05:
                 out.append("nlu_fallback")
             else:
                 out.append(clf.classes_[order[0]])
@@ -232,8 +236,11 @@ def quick():
     print("heldout " + " ".join(
         f"{l_} {np.mean([p == eval_nlu.base(g) for p, g in zip(predict(l_), tests[l_][1], strict=True)]):.3f}"
         for l_ in LANGS))
-    print("MASSIVE " + " ".join(
-        f"{l_} {np.mean([p in REJECTED for p in predict(f'massive_{l_}')]):.3f}" for l_ in LANGS))
+    for l_ in LANGS:
+        pred = predict(f"massive_{l_}")
+        leaks = Counter(p for p in pred if p not in REJECTED)
+        print(f"MASSIVE {l_} {np.mean([p in REJECTED for p in pred]):.3f} accepted as "
+              + ", ".join(f"{p} x{c}" for p, c in leaks.most_common(6)))
     for l_ in LANGS:
         kinds, confusions, ok = defaultdict(lambda: [0, 0]), Counter(), 0
         for p, row in zip(predict(f"blind_{l_}"), blind[l_], strict=True):
@@ -242,10 +249,10 @@ def quick():
             kinds[row["kind"]][0] += hit
             kinds[row["kind"]][1] += 1
             if not hit:
-                confusions[(eval_nlu.base(row["gold"][0]), p)] += 1
+                confusions[(row["kind"][:4], eval_nlu.base(row["gold"][0]), p)] += 1
         print(f"blind {l_} {ok / len(blind[l_]):.3f} "
               + " ".join(f"{k}:{v[0]}/{v[1]}" for k, v in sorted(kinds.items()))
-              + " | " + "; ".join(f"{g}->{p} x{c}" for (g, p), c in confusions.most_common(8)))
+              + " | " + "; ".join(f"{k}:{g}->{p} x{c}" for (k, g, p), c in confusions.most_common(30)))
 
 
 def main():
