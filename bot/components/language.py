@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections import Counter
 from functools import lru_cache
 from typing import Any, Optional
@@ -111,6 +112,38 @@ LINGUA_SENTENCE_WEIGHT = 1.2
 # ... scaled down when our vocabulary knows most words (it has seen the chat and code-switching
 # lingua has not: "cancel dispute ya order"): factor = KNOWN_DISCOUNT + (1 - it) * unknown share.
 LINGUA_KNOWN_DISCOUNT = 0.6
+LINGUA_FLOOR = 1e-4     # lingua can never say more than log(1/floor) against a language
+
+
+# Code-switching keeps the grammar of the speaker's language and borrows English nouns and verbs
+# ("niko na issue with my order", "order yangu is not delivered"): the grammar words decide. Swahili
+# grammar is easy to see: possessives, a few request verbs, and verbs conjugated with a subject
+# and a tense prefix (ni-li-ghairi, ha-ija-fika, ime-vunjika). Greetings and thanks ("asante",
+# "sawa", "mambo") are not counted: English speakers in East Africa use them too. One such word
+# turns an English reading into Swahili (see detect()).
+SWAHILI_GRAMMAR_WORDS = frozenset(
+    "yangu yako yake yetu yenu yao wangu wako wake changu chako chake langu lako lake vyangu "
+    "zangu zako naomba nataka ningependa niko uko iko yuko tuko wapi lini gani nini mimi wewe "
+    "sijui hakuna kwa sababu tafadhali kwanini mbona bado kabisa".split())
+SWAHILI_VERB_RE = re.compile(
+    r"^(?:ni|u|a|tu|m|wa|i|ki|vi|zi|li|ya|u|si|ha|hai|hau|haku|hatu|ham|hawa|hu)"
+    r"(?:li|me|na|ta|ja|ki|ku|nge|sha|meshi)[a-z]{3,}$")
+SWAHILI_GRAMMAR_MIN_POSTERIOR = 0.8
+
+
+def _swahili_grammar(tokens: list[str], model: LanguageModel) -> int:
+    """Swahili grammar words in ``tokens`` that our vocabulary (or, for a word it never saw, its
+    character model) takes for Swahili."""
+    count = 0
+    for token in tokens:
+        if token not in SWAHILI_GRAMMAR_WORDS and not SWAHILI_VERB_RE.match(token):
+            continue
+        if token in model.vocabulary:
+            if model.posterior(token).get("sw", 0.0) >= SWAHILI_GRAMMAR_MIN_POSTERIOR:
+                count += 1
+        elif max(chars := model.char_log_likelihoods(token), key=chars.get) == "sw":
+            count += 1
+    return count
 
 
 def _char_ngrams(word: str, order: int = CHAR_ORDER) -> list[str]:
@@ -162,6 +195,17 @@ class LanguageModel:
                 math.log((lang_counts.get(t, 0) + self.alpha) / denominator) for t in known
             )
         return scores, len(known)
+
+    def posterior(self, token: str) -> dict[str, float]:
+        """p(language | token) for a known token (uniform priors over the languages)."""
+        size = max(len(self.vocabulary), 1)
+        likelihood = {
+            lang: (self.counts.get(lang, {}).get(token, 0) + self.alpha)
+            / (self.totals.get(lang, 0) + self.alpha * size)
+            for lang in LANGUAGES
+        }
+        total = sum(likelihood.values())
+        return {lang: value / total for lang, value in likelihood.items()}
 
     def token_log_posteriors(self, tokens: list[str]) -> tuple[dict[str, float], int]:
         """Sum over the known tokens of log p(language | token), each floored at TOKEN_FLOOR so
@@ -231,12 +275,16 @@ def detect(
     if lingua_weight:
         theirs = lingua_scores(" ".join(tokens))
         for lang in LANGUAGES:
-            combined[lang] += lingua_weight * math.log(max(theirs[lang], 1e-4))
+            combined[lang] += lingua_weight * math.log(max(theirs[lang], LINGUA_FLOOR))
     top = max(combined.values())
     exp = {lang: math.exp(score - top) for lang, score in combined.items()}
     total = sum(exp.values())
     probs = {lang: value / total for lang, value in exp.items()}
     best = max(probs, key=probs.get)
+    if best == "en" and _swahili_grammar(tokens, model):
+        # Swahili grammar with English words is Swahili with loanwords, not the reverse.
+        best = "sw"
+        probs["sw"] += probs.pop("en")
     # Single letters ("0x1F", "%s%n", the "j" of "j'ai") are in our vocabulary but, alone, say
     # nothing: a message needs a known word of two letters or more, or enough letters for lingua.
     has_evidence = any(len(t) > 1 and t in model.vocabulary for t in tokens) or letters >= 8

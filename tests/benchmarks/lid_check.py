@@ -1,10 +1,11 @@
 """Language-ID check without training a Rasa model: ``detect()`` on the held-out splits.
 
-    .venv/bin/python tests/benchmarks/lid_check.py [--massive 300] [--errors]
+    .venv/bin/python tests/benchmarks/lid_check.py [--massive 300] [--errors] [--blind]
 
 Learns the vocabulary model from data/nlu exactly as ``LanguageDetector.train`` does and reports
 accuracy for sentences and for 1-3-word messages per language (same buckets as eval_nlu.py),
-plus, with --massive, on MASSIVE rows (evaluation only).
+plus, with --massive, on MASSIVE rows (evaluation only), and with --blind on the blind set: accuracy
+alone and in conversation, misses counted by (gold -> detected, signal, length): never its texts.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 import sys
 import time
 import warnings
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +45,8 @@ def train_model() -> LanguageModel:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--massive", type=int, default=0)
-    parser.add_argument("--errors", action="store_true")
+    parser.add_argument("--errors", action="store_true", help="print the held-out/MASSIVE misses")
+    parser.add_argument("--blind", action="store_true", help="blind-set aggregates (no texts)")
     args = parser.parse_args()
     model = train_model()
     min_conf = LanguageDetector.get_default_config()["min_confidence"]
@@ -92,6 +95,26 @@ def main() -> None:
             if args.errors:
                 for e in errors[:15]:
                     print("    ", e)
+    if args.blind:
+        import eval_nlu
+
+        for lang in LANGS:
+            alone = conversation = n = 0
+            misses: Counter = Counter()
+            for row in eval_nlu.blind(lang):
+                if not row["has_letters"]:
+                    continue
+                got, _, signal = detect(row["text"], model, min_conf)
+                if row["language"] != lang:  # switch_language: LanguageSwitch reports the request
+                    got = requested_language(row["text"]) or got
+                n += 1
+                alone += got == row["language"]
+                conversation += (got if signal or row["language"] != lang else lang) == row["language"]
+                if got != row["language"]:
+                    size = "1-3 words" if len(row["text"].split()) <= 3 else "sentence"
+                    misses[f"{row['language']}->{got} signal={signal} {size}"] += 1
+            print(f"blind {lang}: alone {alone / n:.3f} in conversation {conversation / n:.3f} ({n}) "
+                  + "; ".join(f"{k} x{c}" for k, c in misses.most_common()))
     print(f"({time.perf_counter() - start:.1f} s)")
 
 

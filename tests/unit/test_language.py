@@ -38,6 +38,14 @@ def model() -> LanguageModel:
         # code-switching: a loanword of another language does not veto the rest
         ("seller hajajibu cancel request yangu", "sw"),
         ("tracking number ya parcel yangu", "sw"),
+        # Swahili grammar with English words is Swahili; Swahili greetings in English are English
+        ("niko na issue with my order", "sw"),
+        ("order yangu is not delivered yet", "sw"),
+        ("hi, my order is late, naomba msaada", "sw"),
+        ("I want a refund, the item imeharibika", "sw"),
+        ("the goods reached me asante close my dispute", "en"),
+        ("where is my refund sasa", "en"),
+        ("i was in kenya last week, where is my order", "en"),
         ("le seller ne repond pas", "fr"),
         ("asante sana boss", "sw"),
         ("merci beaucoup boss", "fr"),
