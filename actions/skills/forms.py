@@ -301,10 +301,14 @@ class ValidateDisputeForm(OrderFormValidator):
 
     async def validate_dispute_reason(self, value, dispatcher, tracker, domain):
         code = reason_from_text("dispute_reason", value)
+        given = value_before_message(tracker, "dispute_reason")
+        if given in DISPUTE_REASONS and tracker.get_slot("requested_slot") not in (None, "dispute_reason"):
+            # Words of a later answer (the description: "the tracking has not moved") read as a
+            # reason: the reason the buyer chose stands.
+            return {"dispute_reason": given}
         if code is None:
             if tracker.get_slot("requested_slot") != "dispute_reason":
-                # a word of a later answer (the description) tagged as a reason: keep the one given
-                return {"dispute_reason": value_before_message(tracker, "dispute_reason")}
+                return {"dispute_reason": None}  # not an answer to the question: just ask it
             dispatcher.utter_message(response="utter_default")
             return self.failed(dispatcher, tracker, {"dispute_reason": None})
         customer = await ctx.identify(tracker)
