@@ -40,19 +40,19 @@ setup: $(STAMP) $(WEB_STAMP)
 # The model is named after a hash of everything it is built from (config, domain, data, custom
 # components): an unchanged model is reused as is; a changed one is retrained, and Rasa's own
 # fingerprinting cache (.rasa/) retrains only the components whose inputs changed.
-MODEL_HASH = $(shell cat bot/config.yml $$(find bot/domain data bot/components -type f \( -name '*.yml' -o -name '*.py' \) | sort) | sha256sum | cut -c1-12)
-MODEL := models/model-$(MODEL_HASH).tar.gz
+MODEL = $(shell $(PYTHON) bot/model_hash.py)
+export RASA_MODEL = $(MODEL)
 
 train: setup
 	@mkdir -p models
 	@if [ -f $(MODEL) ]; then touch $(MODEL); echo "$(MODEL) is up to date (config, domain, data unchanged)"; \
-	else $(RASA) train $(RASA_FILES) --out models --augmentation 0 --fixed-model-name model-$(MODEL_HASH); fi
+	else $(RASA) train $(RASA_FILES) --out models --augmentation 0 --fixed-model-name $(notdir $(basename $(basename $(MODEL)))); fi
 
 run: train
-	$(PY) -m bot.launcher
+	$(PY) -m bot.launcher --model $(MODEL)
 
 shell: train
-	$(PY) -m bot.launcher --shell
+	$(PY) -m bot.launcher --shell --model $(MODEL)
 
 validate: setup
 	$(RASA) data validate $(RASA_FILES) --fail-on-warnings

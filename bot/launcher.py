@@ -3,8 +3,9 @@
 1. resolves settings (``bot/settings.py``), migrates and seeds the demo order database;
 2. starts the action server (localhost), the seller-deadline job and the Rasa server
    (REST + socket.io channels, HTTP API behind a token, SQL tracker store);
-3. waits until both servers answer, prints where to chat, and stops every process it started on
-   Ctrl-C, SIGTERM or when one of them dies.
+3. waits until both servers answer, prints where to chat, restarts a process that crashes (with
+   back-off; the others keep serving) and stops every process it started on Ctrl-C or SIGTERM. The
+   children die with the launcher even when it is killed (SIGKILL): none keeps its port.
 
     python -m bot.launcher [--no-seed] [--model PATH] [--shell]
 """
@@ -18,21 +19,15 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 from bot import settings
 from bot.channels import config as channels_config
+from bot.model_hash import current_model
 
 ROOT = settings.ROOT
 PYTHON = sys.executable
-BIN = Path(PYTHON).parent
-
-
-def newest_model(directory: Path) -> Path:
-    models = sorted(directory.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
-    if not models:
-        sys.exit(f"No trained model in {directory}/: run `make train` first.")
-    return models[-1]
 
 
 def wait_until_up(url: str, process: subprocess.Popen, timeout: float) -> None:
@@ -66,15 +61,74 @@ def sanic_limits(config: dict[str, str], size_key: str) -> dict[str, str]:
     return {"SANIC_REQUEST_MAX_SIZE": size} if size.isdigit() else {}
 
 
+PR_SET_PDEATHSIG = 1
+RESTART_DELAYS_S = (1, 2, 5, 10, 30)  # back-off between restarts of a child that keeps crashing
+STABLE_AFTER_S = 60  # a child that ran this long before crashing starts its back-off again
+
+
+def _die_with_parent() -> None:
+    """Runs in each child before it starts: the kernel stops it when the launcher dies, even by
+    SIGKILL, so no server outlives the launcher and keeps its port (Linux; elsewhere a no-op)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
+@dataclass
+class Child:
+    name: str
+    args: list[str]
+    env: dict[str, str]
+    process: subprocess.Popen | None = None
+    started: float = 0.0
+    crashes: int = 0
+    next_start: float = 0.0
+
+
 class Supervisor:
-    def __init__(self) -> None:
-        self.processes: list[subprocess.Popen] = []
+    """Starts the children, restarts one that crashes (with back-off, the others keep serving) and
+    stops them all, in their own process groups, on Ctrl-C or SIGTERM."""
+
+    def __init__(self, log=print) -> None:  # noqa: ANN001 - print-like
+        self.children: list[Child] = []
+        self.log = log
+
+    @property
+    def processes(self) -> list[subprocess.Popen]:
+        return [c.process for c in self.children if c.process is not None]
 
     def start(self, name: str, args: list[str], **env: str) -> subprocess.Popen:
-        print(f"[launcher] starting {name}", flush=True)
-        process = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **env}, start_new_session=True)
-        self.processes.append(process)
-        return process
+        child = Child(name, args, {**os.environ, **env})
+        self.children.append(child)
+        self._spawn(child)
+        assert child.process is not None
+        return child.process
+
+    def _spawn(self, child: Child) -> None:
+        self.log(f"[launcher] starting {child.name}")
+        child.process = subprocess.Popen(child.args, cwd=ROOT, env=child.env, start_new_session=True,
+                                         preexec_fn=_die_with_parent)
+        child.started = time.monotonic()
+
+    def watch_once(self) -> None:
+        """Restarts the children that exited, each after its back-off delay."""
+        now = time.monotonic()
+        for child in self.children:
+            process = child.process
+            if process is None or process.poll() is None:
+                continue
+            if child.next_start == 0.0:
+                child.crashes = 1 if now - child.started > STABLE_AFTER_S else child.crashes + 1
+                delay = RESTART_DELAYS_S[min(child.crashes, len(RESTART_DELAYS_S)) - 1]
+                child.next_start = now + delay
+                self.log(f"[launcher] {child.name} exited with code {process.returncode}; "
+                         f"restarting it in {delay} s (crash {child.crashes})")
+            elif now >= child.next_start:
+                child.next_start = 0.0
+                self._spawn(child)
 
     def stop(self) -> None:
         for process in reversed(self.processes):
@@ -86,13 +140,13 @@ class Supervisor:
                 process.wait(max(deadline - time.monotonic(), 0.1))
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
-        self.processes.clear()
+        self.children.clear()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--no-seed", action="store_true", help="keep the order database as it is")
-    parser.add_argument("--model", help="model archive (default: newest in MODEL_DIR)")
+    parser.add_argument("--model", help="model archive (default: this checkout's, bot/model_hash.py)")
     parser.add_argument("--timeout", type=float, default=240, help="seconds to wait for the servers")
     parser.add_argument("--shell", action="store_true", help="chat in this terminal instead of serving")
     args = parser.parse_args(argv)
@@ -100,13 +154,16 @@ def main(argv: list[str] | None = None) -> int:
     token_was_set = token_preset()
     config = settings.load()
     (ROOT / "var").mkdir(exist_ok=True)
-    model = Path(args.model) if args.model else newest_model(ROOT / config["MODEL_DIR"])
+    try:
+        model = Path(args.model) if args.model else current_model()
+    except FileNotFoundError as error:
+        sys.exit(str(error))
 
     subprocess.run([PYTHON, "-m", "actions.orders", "migrate"], cwd=ROOT, check=True)
     if not args.no_seed:
         subprocess.run([PYTHON, "-m", "actions.orders", "seed"], cwd=ROOT, check=True)
 
-    supervisor = Supervisor()
+    supervisor = Supervisor(log=lambda line: print(line, flush=True))
 
     def shutdown(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
@@ -126,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.shell:
             wait_until_up(f"http://{config['ACTION_HOST']}:{config['ACTION_PORT']}/health", actions, args.timeout)
             return subprocess.call(
-                [str(BIN / "rasa"), "shell", "--model", str(model), "--endpoints", "bot/endpoints.yml"],
+                [PYTHON, "-m", "bot.rasa_ext", "shell", "--model", str(model), "--endpoints", "bot/endpoints.yml"],
                 cwd=ROOT,
             )
         # Channels: the bot/credentials.yml template + the environment -> var/credentials.yml
@@ -135,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
         rasa = supervisor.start(
             "Rasa server",
             [
-                str(BIN / "rasa"), "run", "--model", str(model), "--enable-api",
+                PYTHON, "-m", "bot.rasa_ext", "run", "--model", str(model), "--enable-api",
                 "--auth-token", config["RASA_AUTH_TOKEN"], "--cors", *config["CORS_ORIGINS"].split(","),
                 "--credentials", str(credentials), "--endpoints", "bot/endpoints.yml",
                 "--interface", config["RASA_HOST"], "--port", config["RASA_PORT"],
@@ -161,11 +218,9 @@ def main(argv: list[str] | None = None) -> int:
             f"  Ctrl-C stops everything.\n",
             flush=True,
         )
-        while all(p.poll() is None for p in supervisor.processes):
+        while True:  # until Ctrl-C / SIGTERM: a crashed child is restarted, the others keep serving
             time.sleep(0.5)
-        failed = [p.args[:3] for p in supervisor.processes if p.poll() is not None]
-        print(f"[launcher] a process stopped: {failed}; stopping the others", file=sys.stderr)
-        return 1
+            supervisor.watch_once()
     except KeyboardInterrupt:
         print("\n[launcher] stopping", flush=True)
         return 0

@@ -258,13 +258,13 @@ def test_three_bad_order_numbers_stop_the_form(service):
 @pytest.mark.parametrize("topic, skill", [("faq/cancel_how", "cancel_order"), ("faq/restore_cancelled", "restore_order"),
                                           ("faq/safe_buying", None), ("faq/seller_asks_close_dispute", None)])
 def test_policy_answer_offers_the_matching_skill(topic, skill):
-    from actions.skills.conversation import ActionOfferSkill
+    from actions.skills.followups import ActionOfferSkill
 
     track = tracker()
     track.latest_message = {"intent": {"name": "faq"},
                             "response_selector": {"faq": {"response": {"intent_response_key": topic}}}}
     messages, _ = run(ActionOfferSkill(), track)
-    assert [m.get("skill_intent") for m in messages] == ([skill] if skill else [])
+    assert responses(messages) == ([f"utter_offer_{skill}"] if skill else [])
 
 
 def test_contact_is_asked_only_when_nobody_identifies_the_customer(service):
@@ -277,3 +277,18 @@ def test_contact_is_asked_only_when_nobody_identifies_the_customer(service):
     assert asyncio.run(required(tracker({"order_id": order(OLIVER, 6)}))) == ["order_id", "contact"]
     assert asyncio.run(required(tracker({"customer_id": 3}))) == ["order_id"]
     assert asyncio.run(required(tracker(channel="telegram", sender="100003"))) == ["order_id"]
+
+
+def test_withdrawing_after_the_reopening_window_does_not_promise_a_reopening(service, monkeypatch):
+    """The service always returns the reopening deadline; past it, the user is not told to reopen."""
+    from datetime import datetime, timedelta, timezone
+
+    from actions.skills import skills
+    from actions.skills.skills import ActionWithdrawDispute
+
+    number = order(OLIVER, 13)
+    slots = {"order_id": number, "customer_id": customer_id(service, number), "confirmed": True}
+    monkeypatch.setattr(skills, "now", lambda: datetime.now(timezone.utc) + timedelta(days=60))
+    messages, _ = run(ActionWithdrawDispute(), tracker(slots))
+    assert responses(messages) == ["utter_dispute_withdrawn_no_reopen"]
+    assert "reopen_until" not in messages[0]

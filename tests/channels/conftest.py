@@ -27,7 +27,7 @@ import pytest
 
 from tests.channels.stub import ApiStub
 from tests.conftest import ROOT
-from tests.e2e.conftest import free_port, newest_model
+from tests.harness import free_port, model_exists, served_model
 
 SECRETS = {
     "RASA_AUTH_TOKEN": "channels-test-api-token-7f3a",
@@ -128,7 +128,7 @@ class ChannelLauncher:
         self.log_path = tmp / "launcher.log"
         self.log = open(self.log_path, "w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot.launcher", "--model", str(newest_model())],
+            [sys.executable, "-m", "bot.launcher", "--model", str(served_model())],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
@@ -169,13 +169,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """Starts the channel launcher now (a Rasa server takes a minute or two to load its model)."""
     if session.config.option.collectonly or not any(_uses_channel_servers(i) for i in session.items):
         return
-    if "launcher" not in _early and newest_model_exists():
+    if "launcher" not in _early and model_exists():
         tmp = session.config._tmp_path_factory.mktemp("channels")  # type: ignore[attr-defined]
         _early["launcher"] = ChannelLauncher(tmp)
-
-
-def newest_model_exists() -> bool:
-    return any((ROOT / "models").glob("*.tar.gz"))
 
 
 @pytest.fixture(scope="session")

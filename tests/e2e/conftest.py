@@ -1,7 +1,7 @@
 """End-to-end fixtures: the real launcher (action server + Rasa server) on free local ports.
 
 The servers use a temporary order database and tracker store, seeded with the demo data, and
-the newest trained model in ``models/`` (``make test`` trains it first).
+the model this checkout builds (``make test`` trains it first).
 """
 
 from __future__ import annotations
@@ -9,27 +9,20 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT
+from tests.harness import free_port, served_model
 
 TOKEN = "e2e-test-token"
 JWT_SECRET = "e2e-test-jwt-secret-0123456789abcdef"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -63,13 +56,6 @@ class Servers:
         return "\n".join(r.get("text", "") for r in replies)
 
 
-def newest_model() -> Path:
-    models = sorted((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
-    if not models:
-        pytest.fail("no trained model in models/: run `make train` (make test does it)")
-    return models[-1]
-
-
 @pytest.fixture(scope="session")
 def servers(tmp_path_factory) -> Servers:
     tmp = tmp_path_factory.mktemp("e2e")
@@ -87,7 +73,7 @@ def servers(tmp_path_factory) -> Servers:
     }
     log = open(tmp / "launcher.log", "w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.launcher", "--model", str(newest_model())],
+        [sys.executable, "-m", "bot.launcher", "--model", str(served_model())],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     base = f"http://127.0.0.1:{rasa_port}"
