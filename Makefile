@@ -1,5 +1,5 @@
 # make run  -> set up, train if data changed, seed the demo database, start everything
-# make test -> set up, train if data changed, validate, test stories, every pytest test
+# make test -> set up, train if data changed, lint, validate, install test services, every pytest test, no leftovers
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -14,7 +14,7 @@ RASA := $(VENV)/bin/rasa
 RASA_FILES := --config bot/config.yml --domain bot/domain --data data
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup train run shell test unit stories validate eval bench triage lock lint clean
+.PHONY: help setup services train run shell test unit validate eval bench triage lock lint clean leftovers
 
 help:
 	@echo "make run    - set up, train when needed, seed demo data, start the assistant"
@@ -57,15 +57,20 @@ shell: train
 validate: setup
 	$(RASA) data validate $(RASA_FILES) --fail-on-warnings
 
-stories: train
-	$(RASA) test core --model $(MODEL) --stories tests/stories --endpoints bot/endpoints.yml \
-		--fail-on-prediction-errors --out results/stories
-
+# What a fresh clone can run: no model, no servers, no system services.
 unit: setup
-	$(PY) -m pytest -m "not e2e"
+	$(PY) -m pytest -m "not needs_model and not needs_servers and not needs_postgres and not needs_redis and not needs_chromium"
 
-test: lint validate stories
-	$(PY) -m pytest
+# System services the tests need (PostgreSQL, Redis, Chromium), installed from Debian when missing.
+services:
+	@tests/provision.sh
+
+test: lint validate services train
+	$(PY) -m pytest; status=$$?; $(PY) tests/leftovers.py; exit $$(( status || $$? ))
+
+# Processes of this checkout still running (a server a test left behind): exit 1 when there is one.
+leftovers:
+	$(PY) tests/leftovers.py
 
 # NLU benchmark: ours vs the stock `rasa init` pipeline, held-out splits and public sets.
 eval: setup

@@ -13,7 +13,7 @@ from tests.channels.test_slack import dm_event
 from tests.channels.test_telegram import message_update
 from tests.channels.test_twilio import whatsapp
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.needs_servers
 
 
 def test_secrets_never_reach_the_logs(channel_servers):

@@ -10,7 +10,7 @@ import pytest
 
 from tests.channels.stub import text_of
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.needs_servers
 
 _ids = itertools.count(int(time.time()) % 1_000_000 * 100)
 

@@ -14,7 +14,7 @@ import pytest
 from tests.channels.conftest import SECRETS, TWILIO_NUMBER, TWILIO_SID, TWILIO_WHATSAPP, twilio_signature
 from tests.channels.stub import text_of
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.needs_servers
 
 _ids = itertools.count(1)
 

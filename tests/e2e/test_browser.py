@@ -28,7 +28,7 @@ from actions.orders.db import make_engine, session_factory
 from actions.orders.service import OrderService
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.needs_servers
 
 PLAYWRIGHT_VERSION = os.environ.get("PLAYWRIGHT_CORE_VERSION", "1.65.1")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")

@@ -18,7 +18,7 @@ from dotenv import dotenv_values
 from tests.conftest import ROOT
 from tests.e2e.conftest import JWT_SECRET
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.needs_servers
 
 DEFAULTS = dotenv_values(ROOT / ".env.example")
 

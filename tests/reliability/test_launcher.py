@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import ROOT
 from tests.harness import alive, children_of, free_port, served_model
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.needs_servers
 
 
 def post(url: str, body: dict) -> list[dict]:

@@ -64,7 +64,7 @@ def skill_actions() -> dict[str, type]:
 def test_every_custom_action_in_the_domain_is_implemented(domain):
     from bot.components.language import SLOT_MAPPING_ACTION
 
-    # by the action server, or (the language slot's mapping) inside the Rasa server: bot/rasa_patches.py
+    # by the action server, or (the language slot's mapping) inside the Rasa server: bot/rasa_ext/language_slot.py
     implemented = set(skill_actions()) | {SLOT_MAPPING_ACTION}
     custom = {a for a in domain.user_actions if not a.startswith("utter_")}
     assert custom - implemented == set()
