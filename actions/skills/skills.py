@@ -46,24 +46,25 @@ class SkillAction(Action):
         return self.action_name
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        events = [*reset_run_slots(), self.used()]
+        events = reset_run_slots()
         order_number = tracker.get_slot("order_id")
         if tracker.get_slot("task_blocked") or not order_number:
             if (tracker.get_slot("form_failures") or 0) >= MAX_FAILURES:
                 # Repeated failures: a person takes over (ticket + pause) instead of a dead end.
                 return events + await ActionHandoff().run(dispatcher, tracker, domain)
-            return events  # the form already explained why it stopped
+            return [*events, self.used()]  # the form already explained why it stopped
         if self.needs_confirmation and tracker.get_slot("confirmed") is not True:
             dispatcher.utter_message(response="utter_nothing_filed")
-            return events
+            return [*events, self.used()]
         try:
             customer = await ctx.identify(tracker)
             order = await call(service().get_order, order_number=order_number, customer_id=customer) if customer is not None else None
             if order is None:
                 dispatcher.utter_message(response="utter_order_not_found", reason_code="order_not_found")
                 return events
-            return events + await self.act(order, customer, dispatcher, tracker)
+            return [*events, self.used(), *await self.act(order, customer, dispatcher, tracker)]
         except ServiceUnavailable:
+            # Nothing was done: asking again is a retry of the same order, not a question about another.
             dispatcher.utter_message(response="utter_service_unavailable")
             return events
 
