@@ -69,6 +69,14 @@ the action server on every message (a third of the calls). ``action_extract_slot
 in-process (:func:`bot.components.language.language_slot_events`): same events, one round trip
 less per turn, and the slot follows the user even while the action server is down.
 
+9. **The handoff relay.** While an agent has a conversation (it is paused), the ``ticket_number``
+slot's custom mapping ``action_handoff_relay`` acknowledges the customer's first message and
+hands a REST client what the agent console recorded for it (:func:`bot.handoff.pause.relay_events`):
+in-process like 8, since a slot mapping runs on every message. And when the custom
+``action_session_start`` (it keeps a paused conversation paused across session expiry) cannot run
+because the action server is down, Rasa's own session start runs instead, with the pause kept,
+rather than the "service unavailable" answer of 1.
+
 Installed by ``bot/__init__.py`` in any process where Rasa's message processor is loaded
 (``rasa run`` / ``rasa shell``), never in the action server.
 """
@@ -85,6 +93,7 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 RESPONSE = "utter_service_unavailable"
+SESSION_START = "action_session_start"
 LANGUAGE_SLOT = "language"
 RESET_ON_FAILURE = ("confirmed",)
 _installed = False
@@ -388,11 +397,17 @@ def _remember_stored_events() -> None:
 # ------------------------------------------------------------------ 8. the language slot
 
 
+# Custom slot mappings run in this process: the language slot's (8) and the handoff relay (9).
+IN_PROCESS_ACTIONS = ("action_detect_language", "action_handoff_relay")
+
+
 def _local_slot_mappings() -> None:
     from rasa.core.actions.action import ActionExtractSlots
 
     from bot.components.language import SLOT_MAPPING_ACTION, language_slot_events
+    from bot.handoff.pause import RELAY_ACTION, relay_events
 
+    assert (SLOT_MAPPING_ACTION, RELAY_ACTION) == IN_PROCESS_ACTIONS
     run_custom_action = ActionExtractSlots._run_custom_action
 
     @functools.wraps(run_custom_action)
@@ -400,6 +415,8 @@ def _local_slot_mappings() -> None:
                           domain: Any) -> list[Any]:
         if custom_action == SLOT_MAPPING_ACTION:
             return language_slot_events(tracker)
+        if custom_action == RELAY_ACTION:
+            return await relay_events(tracker, domain, nlg, output_channel)
         return await run_custom_action(self, custom_action, output_channel, nlg, tracker, domain)
 
     ActionExtractSlots._run_custom_action = run_locally
@@ -436,6 +453,11 @@ def install() -> None:
         except ActionExecutionRejection:
             raise
         except RasaException:
+            if self.name() == SESSION_START:
+                logger.error("custom action '%s' could not run: Rasa's own session start instead", SESSION_START)
+                from bot.handoff.pause import session_start_events
+
+                return await session_start_events(output_channel, nlg, tracker, domain)
             intent = ((tracker.latest_message.intent or {}).get("name") or "") if tracker.latest_message else ""
             if self.name() in _slot_mapping_actions(domain) or intent.startswith("EXTERNAL_"):
                 raise

@@ -23,15 +23,16 @@ import asyncio
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
+from actions.orders import rules
+from actions.orders.enums import TicketQueue, values
 from bot.triage.records import Inbound
 from bot.triage.replies import Replies
 
 LANGUAGES = ("en", "fr", "sw")
 MIN_CONFIDENCE = 0.5
-EXPIRY_WINDOW = timedelta(days=3)
 MIN_ORDER_DIGITS, MAX_ORDER_DIGITS = 12, 19  # as the bot's forms (actions/skills/context.py)
 
 SMALL_TALK = {"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "switch_language"}
@@ -39,18 +40,8 @@ LOW_INTENTS = SMALL_TALK | {"out_of_scope"}
 HIGH_INTENTS = {"open_dispute", "order_not_received"}
 UNSURE_INTENTS = {"nlu_fallback", None, ""}
 
-QUEUES = ("cancellations", "disputes", "delivery", "refunds", "other", "human")
+QUEUES = tuple(values(TicketQueue))  # the agents' queues (actions/orders/enums.py)
 PRIORITIES = ("urgent", "high", "normal", "low")
-QUEUE_BY_INTENT = {
-    "cancel_order": "cancellations",
-    "restore_order": "cancellations",
-    "open_dispute": "disputes",
-    "cancel_dispute": "disputes",
-    "order_status": "delivery",
-    "order_not_received": "delivery",
-    "refund_status": "refunds",
-    "request_human": "human",
-}
 QUEUE_BY_FAQ = {
     "cancel_how": "cancellations",
     "cancel_fees": "cancellations",
@@ -102,38 +93,6 @@ def faq_queue(topic: str) -> str:
         if prefix in topic:
             return queue
     return "other"
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
-def urgent_reasons(order: Any, now: datetime) -> list[str]:
-    """Why an (owned) order needs attention now; [] when nothing is about to go wrong."""
-    reasons = []
-    now = _aware(now)
-    soon = now + EXPIRY_WINDOW
-    eta = _aware(order.estimated_delivery)
-    if order.status == "shipped" and eta is not None and eta < now:
-        reasons.append("delivery_overdue")
-    dispute = order.dispute
-    if dispute is not None and dispute.status == "escalated":
-        reasons.append("dispute_escalated")
-    protection_end = _aware(order.protection_end)
-    if (
-        order.status in {"shipped", "delivered", "completed"}
-        and protection_end is not None
-        and now <= protection_end <= soon
-        and (dispute is None or dispute.status == "withdrawn")
-    ):
-        reasons.append("protection_ends_soon")
-    if dispute is not None and dispute.status == "withdrawn":
-        reopen_until = _aware(dispute.reopen_until)
-        if reopen_until is not None and now <= reopen_until <= soon:
-            reasons.append("dispute_reopen_window_ends_soon")
-    return reasons
 
 
 def contacts_of(message: Inbound) -> list[tuple[str, str]]:
@@ -293,7 +252,7 @@ class Triager:
         now = self.now(self.service()) if ownership.orders else None
         reasons: list[str] = []
         for order in (ownership.orders or {}).values():
-            reasons += [r for r in urgent_reasons(order, now) if r not in reasons]
+            reasons += [r for r in rules.urgent_reasons(order, now) if r not in reasons]
 
         # Queue
         if unsure:
@@ -301,7 +260,7 @@ class Triager:
         elif intent == "faq":
             queue = faq_queue(topic or "")
         else:
-            queue = QUEUE_BY_INTENT.get(intent, "other")
+            queue = rules.ticket_queue(intent).value
 
         # Priority
         if unsure:
