@@ -139,6 +139,7 @@ class Ownership:
     per_order: dict[str, str] | None = None
     verified_by: str | None = None
     orders: dict[str, Any] | None = None  # number -> OrderView, owned orders only
+    customer_id: int | None = None  # the proven owner, when owned == "yes"
 
 
 def _skill_messages(intent: str, order: Any) -> list[tuple[str, dict[str, Any]]]:
@@ -212,17 +213,21 @@ class Triager:
         per_order: dict[str, str] = {}
         views: dict[str, Any] = {}
         verified_by: list[str] = []
+        owners: set[int] = set()
         for number in numbers:
             view = None
             if identity_customer is not None:
                 view = service.get_order(order_number=number, customer_id=identity_customer)
-                if view is not None and "channel" not in verified_by:
-                    verified_by.append("channel")
+                if view is not None:
+                    owners.add(identity_customer)
+                    if "channel" not in verified_by:
+                        verified_by.append("channel")
             for kind, contact in contacts if view is None else ():
                 customer = service.verify_owner(order_number=number, contact=contact)
                 if customer is not None:
                     view = service.get_order(order_number=number, customer_id=customer)
                     if view is not None:
+                        owners.add(customer)
                         if kind not in verified_by:
                             verified_by.append(kind)
                         break
@@ -230,11 +235,17 @@ class Triager:
             if view is not None:
                 views[number] = view
         owned = "yes" if all(v == "yes" for v in per_order.values()) else "no"
-        return Ownership(owned, per_order, "+".join(verified_by) or None, views)
+        owner = next(iter(owners)) if owned == "yes" and len(owners) == 1 else None
+        return Ownership(owned, per_order, "+".join(verified_by) or None, views, owner)
 
     # --- the whole row -----------------------------------------------------------------------
 
     def triage(self, message: Inbound, parse: dict[str, Any]) -> dict[str, Any]:
+        return self.triage_with_owner(message, parse)[0]
+
+    def triage_with_owner(self, message: Inbound, parse: dict[str, Any]) -> tuple[dict[str, Any], int | None]:
+        """The row, and the customer proven to own every order it names (None otherwise): a
+        ticket filed for the row is that customer's (``bot/triage/tickets.py``)."""
         intent_data = parse.get("intent") or {}
         intent = intent_data.get("name")
         confidence = float(intent_data.get("confidence") or 0.0)
@@ -277,7 +288,7 @@ class Triager:
             reasons = []
 
         reply_key, reply = self.reply(intent, topic, unsure, language, numbers, ownership)
-        return {
+        return ({
             "id": message.id,
             "line": message.line,
             "language": language,
@@ -293,7 +304,7 @@ class Triager:
             "verified_by": ownership.verified_by,
             "reply_key": reply_key,
             "reply": reply,
-        }
+        }, ownership.customer_id)
 
     def reply(self, intent: str | None, topic: str | None, unsure: bool, language: str,
               numbers: list[str], ownership: Ownership) -> tuple[str | None, str]:
