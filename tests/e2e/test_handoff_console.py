@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import jwt
 import pytest
@@ -69,7 +69,7 @@ def agent(servers) -> Client:
 
 
 def ticket_of(client: Client, conversation: str) -> dict:
-    status, data, _ = client.call("GET", f"/agent/api/tickets?conversation_id={conversation}")
+    status, data, _ = client.call("GET", f"/agent/api/tickets?conversation_id={quote(conversation)}")
     assert status == 200 and len(data["tickets"]) == 1, data
     return data["tickets"][0]
 
