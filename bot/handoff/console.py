@@ -6,7 +6,7 @@ and the customer's order, answer, then hand the conversation back to the bot or 
 * ``GET /agent/``: the console page; ``GET /agent/static/<file>``: its files (``bot/web/agent``),
   nothing from a CDN, every response with a strict Content-Security-Policy;
 * ``POST /agent/api/session`` ``{"name", "password"}``: sign-in with the shared agent password
-  (``AGENT_CONSOLE_PASSWORD``; the name is who the customer and the audit see). The session is
+  (``AGENT_CONSOLE_PASSWORD`` in the environment; the name is who the customer and the audit see). The session is
   an HttpOnly, SameSite=Strict cookie for ``/agent`` only, signed with a key derived from that
   password (never the customers' ``AUTH_JWT_SECRET``): the web chat cannot read or forge it.
   Failed sign-ins are counted per client address; ``AGENT_LOGIN_MAX_FAILURES`` within
@@ -184,7 +184,6 @@ class AgentConsoleInput(InputChannel):
     def from_credentials(cls, credentials: dict[str, Any] | None) -> AgentConsoleInput:
         credentials = credentials or {}
         return cls(
-            password=str(credentials.get("password") or ""),
             session_ttl=int_setting(credentials.get("session_ttl"), 8 * 3600),
             max_failures=int_setting(credentials.get("max_failures"), 5),
             window=int_setting(credentials.get("window_seconds"), 600),
@@ -192,16 +191,23 @@ class AgentConsoleInput(InputChannel):
             max_message_chars=int_setting(credentials.get("max_message_chars"), DEFAULT_MAX_MESSAGE_CHARS),
         )
 
-    def __init__(self, password: str = "", session_ttl: int = 8 * 3600, max_failures: int = 5,
-                 window: int = 600, cooldown: int = 900,
-                 max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS) -> None:
-        self.password = password
+    def __init__(self, session_ttl: int = 8 * 3600, max_failures: int = 5, window: int = 600,
+                 cooldown: int = 900, max_message_chars: int = DEFAULT_MAX_MESSAGE_CHARS) -> None:
         self.session_ttl = max(60, session_ttl)
         self.max_message_chars = max_message_chars
         self.limiter = RateLimiter(max(1, max_failures), max(1, window), max(1, cooldown), 10_000)
+
+    @property
+    def password(self) -> str:
+        """Read from the environment at each request, like the API token (the launcher sets it);
+        never written to the credentials file."""
+        return os.environ.get("AGENT_CONSOLE_PASSWORD") or ""
+
+    @property
+    def _key(self) -> bytes:
         # Sessions are signed with a key of their own, derived from the agent password: changing
         # the password signs everyone out, and no customer token can ever pass for a session.
-        self._key = hmac.new(password.encode(), b"agent-console-session", hashlib.sha256).digest()
+        return hmac.new(self.password.encode(), b"agent-console-session", hashlib.sha256).digest()
 
     # --- who is asking ----------------------------------------------------------------------
 
