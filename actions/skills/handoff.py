@@ -56,10 +56,10 @@ def last_task_intent(tracker: Tracker) -> str:
 
 def summary(lang: str, intent: str, order_number: str | None, last_user: str, reasons: list[str]) -> str:
     """One English line for the agents' queue (agents read English whatever the customer writes)."""
-    about = intent.replace("_", " ")
+    what = "asked for a person" if intent == "request_human" else f"needs help with {intent.replace('_', ' ')}"
     order = f" on order {order_number}" if order_number else ""
     urgent = f" Urgent: {', '.join(r.replace('_', ' ') for r in reasons)}." if reasons else ""
-    return (f"Customer writing in {LANGUAGE_NAMES.get(lang, lang)} needs help with {about}{order}.{urgent}"
+    return (f"Customer writing in {LANGUAGE_NAMES.get(lang, lang)} {what}{order}.{urgent}"
             f" Last message: \"{last_user[:200]}\"")
 
 

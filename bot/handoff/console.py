@@ -484,6 +484,8 @@ class AgentConsoleInput(InputChannel):
         async def session(request: Request) -> HTTPResponse:
             if request.method == "POST":
                 return await self.sign_in(request)
+            if request.method == "GET" and self.agent_of(request) is None:  # the page asks who it is
+                return reply({"agent": None, "sign_in": bool(self.password)})
             refused = self.refuse(request)
             if refused is not None:
                 return refused

@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import subprocess
+import uuid
 
 import pytest
 
@@ -29,10 +30,21 @@ DOC_SHOTS = ROOT / "docs" / "img"
 SHOTS = ("console-queue.png", "console-ticket.png", "handoff-webchat-fr.png")
 
 
+def other_customers_ask_for_a_person(servers) -> None:
+    """Two more tickets in the queue the agent sees: an urgent English one (Oliver, in the middle of
+    withdrawing a dispute that platform mediation handles) and a Swahili one."""
+    oliver = f"queue-en-{uuid.uuid4().hex[:8]}"
+    servers.say(oliver, "I want to withdraw my dispute on order 8170087700000018")
+    servers.say(oliver, "oliver.smith@example.co.uk")
+    assert "I've opened ticket" in servers.text(servers.say(oliver, "i want to talk to a person"))
+    assert "Nimefungua tiketi" in servers.text(servers.say(f"queue-sw-{uuid.uuid4().hex[:8]}", "nataka kuongea na mtu"))
+
+
 def test_customer_and_agent_in_two_browsers(servers, tmp_path):
     ensure_widget()
     chromium = ensure_chromium()
     playwright_core = ensure_playwright_core()
+    other_customers_ask_for_a_person(servers)
     shots, result_file = tmp_path / "screenshots", tmp_path / "result.json"
     run = subprocess.run(
         ["node", str(SCRIPT)],
@@ -47,7 +59,7 @@ def test_customer_and_agent_in_two_browsers(servers, tmp_path):
     assert result["external_requests"] == [] and result["console_errors"] == []
 
     steps, number = result["steps"], result["ticket"]
-    assert "Customer writing in French needs help" in steps["queue_row"] and "Amina Diallo" in steps["queue_row"]
+    assert "Customer writing in French asked for a person" in steps["queue_row"] and "Amina Diallo" in steps["queue_row"]
     assert "Amina Diallo" in steps["facts"]
     assert steps["reply_seen"] == "Sam (équipe support) : Bonjour Amina, je regarde votre commande 8170034500000007 " \
                                   "tout de suite."

@@ -116,7 +116,8 @@ def test_the_session_cannot_be_read_by_the_web_chat_nor_forged(servers, agent):
     assert client.call("GET", "/agent/api/session")[1]["agent"] == "Léa"
 
     anonymous = Client(servers.base)
-    for path in ("/agent/api/session", "/agent/api/tickets", "/agent/api/tickets/T-000001"):
+    assert anonymous.call("GET", "/agent/api/session")[1] == {"agent": None, "sign_in": True}
+    for path in ("/agent/api/tickets", "/agent/api/tickets/T-000001"):
         assert anonymous.call("GET", path)[0] == 401
     # A customer's web chat token (AUTH_JWT_SECRET), as cookie or bearer, is not an agent session.
     status, signed, _ = anonymous.call("POST", "/webhooks/webchat/sign-in", {"customer": "oliver"})
@@ -135,7 +136,8 @@ def test_the_session_cannot_be_read_by_the_web_chat_nor_forged(servers, agent):
     assert client.call("POST", "/agent/api/session", {"name": "X", "password": servers.agent_password},
                        {**CONSOLE, "Origin": "https://evil.example.com"})[0] == 403
     assert client.call("DELETE", "/agent/api/session", headers=CONSOLE)[0] == 200
-    assert client.call("GET", "/agent/api/session")[0] == 401
+    assert client.call("GET", "/agent/api/session")[1]["agent"] is None
+    assert client.call("GET", "/agent/api/tickets")[0] == 401
 
 
 def test_an_agent_cannot_open_a_conversation_without_a_ticket(servers, agent):
@@ -162,7 +164,7 @@ def test_rest_customer_agent_reply_hand_back_and_close(servers, agent):
 
     ticket = ticket_of(agent, sender)
     assert (ticket["language"], ticket["queue"], ticket["channel"], ticket["status"]) == ("sw", "human", "rest", "open")
-    assert ticket["summary"].startswith("Customer writing in Swahili needs help")
+    assert ticket["summary"].startswith("Customer writing in Swahili asked for a person")
     status, details, _ = agent.call("GET", f"/agent/api/tickets/{ticket['number']}")
     assert status == 200 and details["paused"] and details["can_reply"]
     customer_said = [m["text"] for m in details["messages"] if m["from"] == "customer"]

@@ -277,6 +277,6 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("close").addEventListener("click", () => release("close"));
   for (const name of ["status", "queue", "language", "priority"]) $(`filter-${name}`).addEventListener("change", loadQueue);
   const { status, data } = await call("GET", "session");
-  if (status === 200) start(data.agent);
+  if (status === 200 && data.agent) start(data.agent);
   else showSignIn();
 });

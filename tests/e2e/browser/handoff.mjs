@@ -13,6 +13,7 @@
 import { createRequire } from "node:module";
 import { writeFileSync, mkdirSync } from "node:fs";
 import path from "node:path";
+import { FLAGS, TIMEOUT, botTexts, fail, guard, say, waitForBot } from "./helpers.mjs";
 
 const require = createRequire(path.join(process.env.PLAYWRIGHT_CORE_DIR, "package.json"));
 const { chromium } = require("playwright-core");
@@ -21,65 +22,17 @@ const BASE = process.env.BASE_URL.replace(/\/$/, "");
 const CHAT = `${BASE}/webhooks/webchat/`;
 const CONSOLE = `${BASE}/agent/`;
 const SHOTS = process.env.SCREENSHOT_DIR;
-const TIMEOUT = 60_000;
-const FLAGS = [
-  "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-];
 const ACK = /votre message a bien été transmis à notre équipe support/;
 const REPLY = "Bonjour Amina, je regarde votre commande 8170034500000007 tout de suite.";
 
 const result = { external_requests: [], console_errors: [], steps: {} };
 
-function fail(message) {
-  throw new Error(message);
-}
-
 async function newContext(browser, locale, viewport) {
   const context = await browser.newContext({ locale, viewport });
-  const origin = new URL(BASE).origin;
-  await context.route("**/*", (route) => {
-    const url = route.request().url();
-    if (url.startsWith(origin) || url.startsWith("data:") || url.startsWith("blob:")) return route.continue();
-    result.external_requests.push(url);
-    return route.abort();
-  });
-  context.on("console", (msg) => {
-    if (msg.type() === "error" && !msg.text().includes("fonts.googleapis.com")) {
-      result.console_errors.push(`${locale}: ${msg.text()}`.slice(0, 300));
-    }
-  });
+  await guard(context, BASE, result, locale);
   const page = await context.newPage();
   page.setDefaultTimeout(TIMEOUT);
   return { context, page };
-}
-
-async function botTexts(page) {
-  return page.$$eval(".rw-response", (nodes) => nodes.map((n) => n.innerText.trim()).filter(Boolean));
-}
-
-async function waitForBot(page, pattern, after = 0) {
-  try {
-    await page.waitForFunction(
-      ({ source, flags, after }) => {
-        const re = new RegExp(source, flags);
-        return [...document.querySelectorAll(".rw-response")].slice(after).some((n) => re.test(n.innerText));
-      },
-      { source: pattern.source, flags: pattern.flags, after },
-      { timeout: TIMEOUT, polling: 250 },
-    );
-  } catch (error) {
-    fail(`no bot message matching ${pattern}; bot said:\n${(await botTexts(page)).join("\n---\n")}`);
-  }
-  return (await botTexts(page)).slice(after).find((t) => pattern.test(t));
-}
-
-async function say(page, text) {
-  const before = (await botTexts(page)).length;
-  const input = page.locator(".rw-new-message");
-  await input.fill(text);
-  await input.press("Enter");
-  return before;
 }
 
 async function waitForText(page, selector, pattern, what) {
@@ -129,11 +82,11 @@ async function run(browser) {
   const row = a.locator(`#tickets li[data-ticket="${result.ticket}"]`);
   await row.waitFor({ state: "visible" });
   s.queue_row = await row.innerText();
+  await shot(a, "console-queue.png");
   await row.click();
   await waitForText(a, "#ticket-title", new RegExp(result.ticket), "ticket title");
   s.customer_message_seen = await waitForText(a, "#messages li.customer", /qui n'arrive pas/, "customer message");
   s.facts = await a.locator("#facts").innerText();
-  await shot(a, "console-queue.png");
 
   // The agent answers; the customer sees it in the chat.
   await a.locator("#reply-text").fill(REPLY);
@@ -153,6 +106,7 @@ async function run(browser) {
   n = await say(c, "où est ma commande 8170034500000006 ?");
   s.bot_again = await waitForBot(c, /8170034500000006.*a été expédiée/s, n);
   s.acks = (await botTexts(c)).filter((t) => ACK.test(t)).length;
+  await c.waitForFunction(() => !document.querySelector(".rw-dot"), null, { timeout: TIMEOUT, polling: 250 });
   await shot(c, "handoff-webchat-fr.png");
 
   await customer.context.close();
