@@ -216,11 +216,16 @@ class AgentConsoleInput(InputChannel):
         return jwt.encode({"sub": agent, "aud": AUDIENCE, "iat": now, "exp": now + self.session_ttl},
                           self._key, algorithm="HS256")
 
-    def agent_of(self, request: Request) -> str | None:
-        """The signed-in agent's name, ``api`` for the HTTP API token (scripts), or None."""
+    @staticmethod
+    def by_api_token(request: Request) -> bool:
+        """A script with the HTTP API token (``Authorization: Bearer``), not a browser session."""
         token = bearer(request)
         api_token = os.environ.get("RASA_AUTH_TOKEN") or ""
-        if token and api_token and hmac.compare_digest(token.encode(), api_token.encode()):
+        return bool(token and api_token) and hmac.compare_digest(token.encode(), api_token.encode())
+
+    def agent_of(self, request: Request) -> str | None:
+        """The signed-in agent's name, ``api`` for the HTTP API token (scripts), or None."""
+        if self.by_api_token(request):
             name = (request.headers.get("X-Agent-Name") or "").strip()
             return name if NAME.match(name) else "api"
         cookie = request.cookies.get(COOKIE)
@@ -238,7 +243,7 @@ class AgentConsoleInput(InputChannel):
         """401 without a session; 403 for a state change with the cookie from elsewhere."""
         if self.agent_of(request) is None:
             return error(401, "sign in first")
-        if request.method not in ("GET", "HEAD") and not bearer(request):
+        if request.method not in ("GET", "HEAD") and not self.by_api_token(request):
             if request.headers.get(CSRF_HEADER) != CSRF_VALUE or not same_origin(request):
                 return error(403, "this request must come from the agent console")
         return None

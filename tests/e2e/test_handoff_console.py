@@ -133,6 +133,8 @@ def test_the_session_cannot_be_read_by_the_web_chat_nor_forged(servers, agent):
     assert agent.call("POST", "/agent/api/tickets/T-000001/close", {})[0] == 403
     assert agent.call("POST", "/agent/api/tickets/T-000001/close", {},
                       {**CONSOLE, "Origin": "https://evil.example.com"})[0] == 403
+    assert agent.call("POST", "/agent/api/tickets/T-000001/close", {},
+                      {"Authorization": "Bearer not-the-api-token"})[0] == 403  # a wrong token is no excuse
     assert client.call("POST", "/agent/api/session", {"name": "X", "password": servers.agent_password},
                        {**CONSOLE, "Origin": "https://evil.example.com"})[0] == 403
     assert client.call("DELETE", "/agent/api/session", headers=CONSOLE)[0] == 200
