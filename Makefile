@@ -82,9 +82,10 @@ bench: train
 	$(PY) tests/benchmarks/bench.py $(ARGS)
 
 # Support triage of a message file (CSV / JSONL): make triage FILE=inbox.csv [OUT=triaged.jsonl]
+# [ARGS=--tickets] (tickets in the agents' queue for the messages that need a person)
 triage: train
-	@test -n "$(FILE)" || { echo "usage: make triage FILE=messages.csv|.jsonl [OUT=triaged.csv|.jsonl]" >&2; exit 2; }
-	$(PY) -m bot.triage "$(FILE)" $(if $(OUT),--out "$(OUT)")
+	@test -n "$(FILE)" || { echo "usage: make triage FILE=messages.csv|.jsonl [OUT=triaged.csv|.jsonl] [ARGS=--tickets]" >&2; exit 2; }
+	$(PY) -m bot.triage "$(FILE)" $(if $(OUT),--out "$(OUT)") $(ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check bot actions tests

@@ -99,10 +99,29 @@ class TicketPriority(str, Enum):
 
 
 class TicketStatus(str, Enum):
-    OPEN = "open"
-    IN_PROGRESS = "in_progress"
-    HANDED_BACK = "handed_back"
+    OPEN = "open"  # waiting for an agent
+    IN_PROGRESS = "in_progress"  # an agent has answered
+    HANDED_BACK = "handed_back"  # the bot has the conversation again
     CLOSED = "closed"
+
+
+ACTIVE_TICKET_STATES = frozenset({TicketStatus.OPEN, TicketStatus.IN_PROGRESS})
+
+
+class TicketQueue(str, Enum):
+    """Where a ticket waits: by topic, or ``human`` when nobody could tell (or a person was asked for)."""
+
+    CANCELLATIONS = "cancellations"
+    DISPUTES = "disputes"
+    DELIVERY = "delivery"
+    REFUNDS = "refunds"
+    OTHER = "other"
+    HUMAN = "human"
+
+
+class TicketSource(str, Enum):
+    CHAT = "chat"  # a conversation handed over to an agent (it is paused until handed back)
+    TRIAGE = "triage"  # a message triaged in bulk (e-mail, contact form): no conversation
 
 
 def values(enum_cls: type[Enum]) -> list[str]:

@@ -35,6 +35,8 @@ from .enums import (
     RefundReason,
     RefundStatus,
     TicketPriority,
+    TicketQueue,
+    TicketSource,
     TicketStatus,
     values,
 )
@@ -318,7 +320,12 @@ class Refund(Base):
 
 
 class SupportTicket(Base):
-    """A hand-off to a human agent.  Its public number is derived from the id: ``T-000123``."""
+    """A hand-off to a human agent.  Its public number is derived from the id: ``T-000123``.
+
+    A chat ticket knows its conversation (``conversation_id``, the Rasa sender id, and the
+    ``channel`` the customer used): the agent console reads and answers it there. A triage ticket
+    has no conversation; ``source_message_id`` (unique) is the inbound message it was filed for
+    and ``reply_to`` where the message came from (e-mail address, phone)."""
 
     __tablename__ = "support_tickets"
 
@@ -334,6 +341,16 @@ class SupportTicket(Base):
     status = sa.Column(_enum(TicketStatus, "ticket_status"), nullable=False)
     created_at = sa.Column(UTCDateTime, nullable=False)
     updated_at = sa.Column(UTCDateTime, nullable=False)
+    queue = sa.Column(_enum(TicketQueue, "ticket_queue"), nullable=False, default=TicketQueue.HUMAN)
+    source = sa.Column(_enum(TicketSource, "ticket_source"), nullable=False, default=TicketSource.CHAT)
+    conversation_id = sa.Column(sa.String(128), index=True)
+    source_message_id = sa.Column(sa.String(200), unique=True)
+    reply_to = sa.Column(sa.String(254))
+    due_at = sa.Column(UTCDateTime, nullable=False, index=True)  # first answer due (priority's SLA)
+    agent = sa.Column(sa.String(64))  # the agent who answered last
+    first_response_at = sa.Column(UTCDateTime)
+    handed_back_at = sa.Column(UTCDateTime)
+    closed_at = sa.Column(UTCDateTime)
 
 
 class AuditLog(Base):

@@ -170,7 +170,7 @@ def identity_views(customer: Customer) -> tuple[IdentityView, ...]:
     )
 
 
-def ticket_view(ticket: SupportTicket, order_number: str | None) -> TicketView:
+def ticket_view(ticket: SupportTicket, order_number: str | None, customer_name: str | None = None) -> TicketView:
     return TicketView(
         number=ticket_number(ticket.id),
         customer_id=ticket.customer_id,
@@ -184,4 +184,15 @@ def ticket_view(ticket: SupportTicket, order_number: str | None) -> TicketView:
         status=ticket.status.value,
         created_at=ticket.created_at,
         updated_at=ticket.updated_at,
+        queue=ticket.queue.value,
+        source=ticket.source.value,
+        conversation_id=ticket.conversation_id,
+        source_message_id=ticket.source_message_id,
+        reply_to=ticket.reply_to,
+        due_at=ticket.due_at,
+        agent=ticket.agent,
+        first_response_at=ticket.first_response_at,
+        handed_back_at=ticket.handed_back_at,
+        closed_at=ticket.closed_at,
+        customer_name=customer_name,
     )

@@ -179,6 +179,27 @@ class TicketView(_Dict):
     status: str
     created_at: datetime
     updated_at: datetime
+    queue: str = "human"
+    source: str = "chat"
+    conversation_id: str | None = None
+    source_message_id: str | None = None
+    reply_to: str | None = None
+    due_at: datetime | None = None
+    agent: str | None = None
+    first_response_at: datetime | None = None
+    handed_back_at: datetime | None = None
+    closed_at: datetime | None = None
+    customer_name: str | None = None
+
+
+@dataclass(frozen=True)
+class TicketDetails(_Dict):
+    """What an agent sees of a ticket: the ticket, its customer, and that customer's orders only."""
+
+    ticket: TicketView
+    customer: CustomerView | None
+    order: OrderView | None  # the ticket's order (always the ticket's customer's own)
+    recent_orders: tuple[OrderSummary, ...]
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ EXTENSIONS = {
     "response_check": "bot.rasa_ext.response_check",
     "event_types": "bot.rasa_ext.event_types",
     "action_domain": "bot.rasa_ext.action_domain",
-    "language_slot": "bot.rasa_ext.language_slot",
+    "slot_mappings": "bot.rasa_ext.slot_mappings",
 }
 _installed: dict[str, Callable[[], None]] = {}
 

@@ -12,6 +12,10 @@ again once the server is back). A call that failed at the connection (refused, o
 server was closing just after a restart) is retried once after ``RETRY_DELAY_S`` first: every write is
 idempotent, so a call that did reach the server is not filed twice.
 
+When the custom ``action_session_start`` (it keeps a conversation an agent has paused across session
+expiry) cannot run, Rasa's own session start runs instead, with the pause kept, rather than the
+answer above (:func:`bot.handoff.pause.session_start_events`).
+
 Unchanged: a 400 (``ActionExecutionRejection``, the form rejects the message), a 404 or any other
 4xx (an action that is not registered is a deployment error and stays loud: Rasa logs it), failures
 of custom slot mappings and of reminder (``EXTERNAL_*``) turns.
@@ -27,6 +31,7 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 RESPONSE = "utter_service_unavailable"
+SESSION_START = "action_session_start"
 LANGUAGE_SLOT = "language"
 RESET_ON_FAILURE = ("confirmed",)
 RETRY_DELAY_S = 0.25
@@ -130,6 +135,11 @@ def install() -> Callable[[], None]:
         except ActionExecutionRejection:
             raise
         except (RasaException, asyncio.TimeoutError) as error:
+            if self.name() == SESSION_START and server_unavailable(error):
+                logger.error("custom action '%s' could not run: Rasa's own session start instead", SESSION_START)
+                from bot.handoff.pause import session_start_events
+
+                return await session_start_events(output_channel, nlg, tracker, domain)
             intent = ((tracker.latest_message.intent or {}).get("name") or "") if tracker.latest_message else ""
             if (not server_unavailable(error) or self.name() in _slot_mapping_actions(domain)
                     or intent.startswith("EXTERNAL_")):

@@ -23,15 +23,16 @@ import asyncio
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
+from actions.orders import rules
+from actions.orders.enums import TicketQueue, values
 from bot.triage.records import Inbound
 from bot.triage.replies import Replies
 
 LANGUAGES = ("en", "fr", "sw")
 MIN_CONFIDENCE = 0.5
-EXPIRY_WINDOW = timedelta(days=3)
 MIN_ORDER_DIGITS, MAX_ORDER_DIGITS = 12, 19  # as the bot's forms (actions/skills/context.py)
 
 SMALL_TALK = {"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "switch_language"}
@@ -39,18 +40,8 @@ LOW_INTENTS = SMALL_TALK | {"out_of_scope"}
 HIGH_INTENTS = {"open_dispute", "order_not_received"}
 UNSURE_INTENTS = {"nlu_fallback", None, ""}
 
-QUEUES = ("cancellations", "disputes", "delivery", "refunds", "other", "human")
+QUEUES = tuple(values(TicketQueue))  # the agents' queues (actions/orders/enums.py)
 PRIORITIES = ("urgent", "high", "normal", "low")
-QUEUE_BY_INTENT = {
-    "cancel_order": "cancellations",
-    "restore_order": "cancellations",
-    "open_dispute": "disputes",
-    "cancel_dispute": "disputes",
-    "order_status": "delivery",
-    "order_not_received": "delivery",
-    "refund_status": "refunds",
-    "request_human": "human",
-}
 QUEUE_BY_FAQ = {
     "cancel_how": "cancellations",
     "cancel_fees": "cancellations",
@@ -104,38 +95,6 @@ def faq_queue(topic: str) -> str:
     return "other"
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
-def urgent_reasons(order: Any, now: datetime) -> list[str]:
-    """Why an (owned) order needs attention now; [] when nothing is about to go wrong."""
-    reasons = []
-    now = _aware(now)
-    soon = now + EXPIRY_WINDOW
-    eta = _aware(order.estimated_delivery)
-    if order.status == "shipped" and eta is not None and eta < now:
-        reasons.append("delivery_overdue")
-    dispute = order.dispute
-    if dispute is not None and dispute.status == "escalated":
-        reasons.append("dispute_escalated")
-    protection_end = _aware(order.protection_end)
-    if (
-        order.status in {"shipped", "delivered", "completed"}
-        and protection_end is not None
-        and now <= protection_end <= soon
-        and (dispute is None or dispute.status == "withdrawn")
-    ):
-        reasons.append("protection_ends_soon")
-    if dispute is not None and dispute.status == "withdrawn":
-        reopen_until = _aware(dispute.reopen_until)
-        if reopen_until is not None and now <= reopen_until <= soon:
-            reasons.append("dispute_reopen_window_ends_soon")
-    return reasons
-
-
 def contacts_of(message: Inbound) -> list[tuple[str, str]]:
     """(kind, value) the sender can be verified by: e-mail / phone fields, an e-mail or phone
     sender, then e-mail addresses and phone numbers written in the message (as the bot accepts
@@ -180,6 +139,7 @@ class Ownership:
     per_order: dict[str, str] | None = None
     verified_by: str | None = None
     orders: dict[str, Any] | None = None  # number -> OrderView, owned orders only
+    customer_id: int | None = None  # the proven owner, when owned == "yes"
 
 
 def _skill_messages(intent: str, order: Any) -> list[tuple[str, dict[str, Any]]]:
@@ -253,17 +213,21 @@ class Triager:
         per_order: dict[str, str] = {}
         views: dict[str, Any] = {}
         verified_by: list[str] = []
+        owners: set[int] = set()
         for number in numbers:
             view = None
             if identity_customer is not None:
                 view = service.get_order(order_number=number, customer_id=identity_customer)
-                if view is not None and "channel" not in verified_by:
-                    verified_by.append("channel")
+                if view is not None:
+                    owners.add(identity_customer)
+                    if "channel" not in verified_by:
+                        verified_by.append("channel")
             for kind, contact in contacts if view is None else ():
                 customer = service.verify_owner(order_number=number, contact=contact)
                 if customer is not None:
                     view = service.get_order(order_number=number, customer_id=customer)
                     if view is not None:
+                        owners.add(customer)
                         if kind not in verified_by:
                             verified_by.append(kind)
                         break
@@ -271,11 +235,17 @@ class Triager:
             if view is not None:
                 views[number] = view
         owned = "yes" if all(v == "yes" for v in per_order.values()) else "no"
-        return Ownership(owned, per_order, "+".join(verified_by) or None, views)
+        owner = next(iter(owners)) if owned == "yes" and len(owners) == 1 else None
+        return Ownership(owned, per_order, "+".join(verified_by) or None, views, owner)
 
     # --- the whole row -----------------------------------------------------------------------
 
     def triage(self, message: Inbound, parse: dict[str, Any]) -> dict[str, Any]:
+        return self.triage_with_owner(message, parse)[0]
+
+    def triage_with_owner(self, message: Inbound, parse: dict[str, Any]) -> tuple[dict[str, Any], int | None]:
+        """The row, and the customer proven to own every order it names (None otherwise): a
+        ticket filed for the row is that customer's (``bot/triage/tickets.py``)."""
         intent_data = parse.get("intent") or {}
         intent = intent_data.get("name")
         confidence = float(intent_data.get("confidence") or 0.0)
@@ -293,7 +263,7 @@ class Triager:
         now = self.now(self.service()) if ownership.orders else None
         reasons: list[str] = []
         for order in (ownership.orders or {}).values():
-            reasons += [r for r in urgent_reasons(order, now) if r not in reasons]
+            reasons += [r for r in rules.urgent_reasons(order, now) if r not in reasons]
 
         # Queue
         if unsure:
@@ -301,7 +271,7 @@ class Triager:
         elif intent == "faq":
             queue = faq_queue(topic or "")
         else:
-            queue = QUEUE_BY_INTENT.get(intent, "other")
+            queue = rules.ticket_queue(intent).value
 
         # Priority
         if unsure:
@@ -318,7 +288,7 @@ class Triager:
             reasons = []
 
         reply_key, reply = self.reply(intent, topic, unsure, language, numbers, ownership)
-        return {
+        return ({
             "id": message.id,
             "line": message.line,
             "language": language,
@@ -334,7 +304,7 @@ class Triager:
             "verified_by": ownership.verified_by,
             "reply_key": reply_key,
             "reply": reply,
-        }
+        }, ownership.customer_id)
 
     def reply(self, intent: str | None, topic: str | None, unsure: bool, language: str,
               numbers: list[str], ownership: Ownership) -> tuple[str | None, str]:

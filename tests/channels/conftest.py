@@ -37,7 +37,9 @@ SECRETS = {
     "TWILIO_AUTH_TOKEN": "twilio-auth-token-91b7d0e4",
     "SLACK_BOT_TOKEN": "xoxb-test-slack-bot-token-42",
     "SLACK_SIGNING_SECRET": "slack-signing-secret-8d1f",
+    "AGENT_CONSOLE_PASSWORD": "channels-agent-console-password-3c9e",
 }
+TICKETS_WEBHOOK_PATH = "/hooks/services/T0MARKET/B0TICKETS/tickets-webhook-secret"
 TWILIO_SID = "AC00000000000000000000000000000001"
 TWILIO_NUMBER = "+15005550006"
 TWILIO_WHATSAPP = "+14155238886"
@@ -123,6 +125,8 @@ class ChannelLauncher:
             "TWILIO_WHATSAPP_NUMBER": TWILIO_WHATSAPP,
             "TWILIO_API_URL": f"{self.stub.base}/twilio",
             "SLACK_API_URL": f"{self.stub.base}/slack/api/",
+            "SLACK_TICKETS_WEBHOOK_URL": f"{self.stub.base}{TICKETS_WEBHOOK_PATH}",
+            "AGENT_CONSOLE_URL": "https://bot.example.com/agent/",
             "RASA_REQUEST_MAX_SIZE": "200000",
         }
         self.log_path = tmp / "launcher.log"

@@ -6,6 +6,7 @@ so no test talks to the internet. Paths:
     /telegram/bot<token>/<method>                         Telegram Bot API
     /twilio/2010-04-01/Accounts/<sid>/Messages.json       Twilio Messages API
     /slack/api/<method>                                   Slack Web API
+    /hooks/services/<team>/<bot>/<secret>                  Slack incoming webhooks
 """
 
 from __future__ import annotations
@@ -128,6 +129,8 @@ class ApiStub:
             return 201, {"sid": f"SM{now}", "status": "queued", "to": call.params.get("To"), "body": call.params.get("Body")}
         if call.service == "slack":
             return 200, {"ok": True, "channel": call.params.get("channel"), "ts": f"{now}.000100"}
+        if call.service == "hooks":
+            return 200, "ok"
         return 404, {"ok": False}
 
     # --- reading what was sent ----------------------------------------------------------------
@@ -171,7 +174,7 @@ def text_of(call: Call) -> str:
         return str(call.params.get("text", ""))
     if call.service == "twilio":
         return str(call.params.get("Body", ""))
-    if call.service == "slack":
+    if call.service in ("slack", "hooks"):
         return str(call.params.get("text", ""))
     return ""
 

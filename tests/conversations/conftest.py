@@ -16,10 +16,11 @@ import pytest
 from tests.conftest import ROOT
 from tests.conversations import coverage
 from tests.conversations.runner import Player
-from tests.e2e.conftest import JWT_SECRET, TOKEN
+from tests.e2e.conftest import JWT_SECRET
 from tests.harness import free_port, served_model
 
 REPORT = ROOT / "results" / "conversations" / "coverage.md"
+TOKEN = "conversation-tests-token"
 
 
 def website_token(customer_id: int) -> str:

@@ -5,7 +5,8 @@ fixture, clicks buttons, signs in as demo customers and files a cancellation; th
 checks the order database. What it needs is installed when missing:
 
 * the widget (``npm ci --prefix bot/web``, normally done by ``make setup``);
-* Chromium: ``apt-get install -y chromium`` (as root; otherwise the test is skipped);
+* Chromium: ``apt-get install -y chromium`` (as root; otherwise the test is skipped, and fails in
+  CI, where ``CI`` is set: a browser test must not pass by not running);
 * playwright-core from the npm registry, into a cache directory (``PLAYWRIGHT_CORE_CACHE``,
   default ``~/.cache/support-assistant/playwright``); never ``npx playwright install``: the
   browser is Debian's.
@@ -37,11 +38,18 @@ README_SHOTS = ROOT / "bot" / "web" / "screenshots"
 LANGUAGES = ("fr", "sw", "en")
 
 
+def unavailable(reason: str) -> None:
+    """A missing prerequisite skips the test on a developer's machine and fails it in CI."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set: browser tests must run)")
+    pytest.skip(reason)
+
+
 def ensure_chromium() -> str:
     if Path(CHROMIUM).exists():
         return CHROMIUM
     if os.geteuid() != 0 or not shutil.which("apt-get"):
-        pytest.skip(f"{CHROMIUM} is missing and cannot be installed here (needs root and apt-get)")
+        unavailable(f"{CHROMIUM} is missing and cannot be installed here (needs root and apt-get)")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, timeout=600)
     subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=env, timeout=900)
@@ -56,7 +64,7 @@ def ensure_playwright_core() -> Path:
         if installed == PLAYWRIGHT_VERSION:
             return package
     if not shutil.which("npm") or not shutil.which("node"):
-        pytest.skip("node and npm are needed for the browser test")
+        unavailable("node and npm are needed for the browser test")
     cache.mkdir(parents=True, exist_ok=True)
     if not (cache / "package.json").exists():
         (cache / "package.json").write_text('{"name": "support-assistant-browser-test", "private": true}\n')
@@ -82,7 +90,7 @@ def ensure_widget() -> None:
     if (ROOT / "bot" / "web" / "node_modules" / "rasa-webchat" / "lib" / "index.js").exists():
         return
     if not shutil.which("npm"):
-        pytest.skip("npm is needed to install the web chat widget")
+        unavailable("npm is needed to install the web chat widget")
     subprocess.run(["npm", "ci", "--prefix", str(ROOT / "bot" / "web")], check=True, timeout=600,
                    capture_output=True)
 

@@ -10,7 +10,15 @@ from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
 from rasa.core.channels.channel import CollectingOutputChannel
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SlotSet, UserUttered
+from rasa.shared.core.events import (
+    ActionExecuted,
+    BotUttered,
+    ConversationPaused,
+    ConversationResumed,
+    Event,
+    SlotSet,
+    UserUttered,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
@@ -287,7 +295,7 @@ def test_same_result_with_the_extension_on_and_off(domain, without, name):
 
 def test_the_switch(monkeypatch):
     assert rasa_ext.wanted("off") == [] and rasa_ext.wanted("on") == list(rasa_ext.EXTENSIONS)
-    assert rasa_ext.wanted("action_failures, language_slot") == ["action_failures", "language_slot"]
+    assert rasa_ext.wanted("action_failures, slot_mappings") == ["action_failures", "slot_mappings"]
     with pytest.raises(ValueError):
         rasa_ext.wanted("no_such_extension")
     import rasa
@@ -296,3 +304,65 @@ def test_the_switch(monkeypatch):
     with pytest.raises(RuntimeError, match="written for Rasa 3.6.21"):
         rasa_ext.install(["event_types"])
     assert rasa_ext.install([]) == rasa_ext.installed()  # nothing asked: no version check needed
+
+
+# --- the handoff relay (slot_mappings): in-process, on every message, paused or not ---------------------------
+
+def extract(domain: Domain, events: list, output=None) -> tuple[DialogueStateTracker, CollectingOutputChannel]:
+    """Rasa's action_extract_slots on a tracker, as handle_message runs it (its tracker is saved)."""
+    from rasa.core.actions.action import ActionExtractSlots
+
+    tracker = DialogueStateTracker.from_events("relay-test", events, domain.slots)
+    output = output or CollectingOutputChannel()
+    asyncio.run(ActionExtractSlots(None).run(output, TemplatedNaturalLanguageGenerator(domain.responses),
+                                             tracker, domain))
+    return tracker, output
+
+
+def handed_over() -> list[Event]:
+    return [ActionExecuted("action_listen"), user("nataka kuongea na mtu", "sw", intent="request_human"),
+            ActionExecuted("action_handoff"), ConversationPaused()]
+
+
+def test_a_paused_conversation_is_acknowledged_once_in_the_message_language(domain):
+    tracker, output = extract(domain, [*handed_over(), user("uko hapo?", "sw", intent="greet")])
+    ack = [m["text"] for m in output.messages]
+    assert ack == ["Asante, ujumbe wako umefika kwa timu yetu ya huduma kwa wateja. Mtu atakujibu hapa haraka "
+                   "iwezekanavyo."]
+    assert said(list(tracker.events)) == ack  # recorded in the conversation, so it is said once
+    again, output = extract(domain, [*tracker.events, user("halo?", "sw", intent="greet")])
+    assert output.messages == [] and said(list(again.events)) == ack
+
+
+def test_no_acknowledgement_once_an_agent_answered_nor_when_not_paused(domain):
+    agent = BotUttered("Sam (support team): hello", {}, {"via": "console", "from": "agent", "delivered": True})
+    _, output = extract(domain, [*handed_over(), agent, user("thanks", "en", intent="thank")])
+    assert output.messages == []
+    _, output = extract(domain, [ActionExecuted("action_listen"), user("hello", "en", intent="greet")])
+    assert output.messages == []
+    resumed = [*handed_over(), ConversationResumed(), ActionExecuted("action_listen"), user("hi", "en", "greet")]
+    assert extract(domain, resumed)[1].messages == []
+
+
+def test_rest_gets_the_console_messages_it_missed_with_its_next_message(domain):
+    pending = BotUttered("Sam (support team): your refund left today", {},
+                         {"via": "console", "from": "agent", "agent": "Sam", "delivered": False})
+    pushed = BotUttered("Sam (support team): pushed", {}, {"via": "console", "from": "agent", "delivered": True})
+    events = [*handed_over(), user("hello?", "en", intent="greet"), pushed, pending, ConversationResumed(),
+              user("thanks", "en", intent="thank")]
+    _, output = extract(domain, events)
+    assert output.messages == [{"recipient_id": "relay-test", "text": "Sam (support team): your refund left today",
+                                "from": "agent", "agent": "Sam"}]
+    # The next exchange does not get it again.
+    _, output = extract(domain, [*events, user("bye", "en", intent="goodbye")])
+    assert output.messages == []
+
+
+def test_a_new_session_keeps_the_pause_when_the_action_server_is_down(domain):
+    events = [*handed_over(), user("hello?", "en", intent="greet")]
+    result = run(domain, "action_session_start", events)
+    kinds = [type(e).__name__ for e in result]
+    assert kinds[0] == "SessionStarted" and kinds[-2:] == ["ConversationPaused", "ActionExecuted"]
+    assert said(result) == []  # not the "service unavailable" answer of a failed action
+    assert "ConversationPaused" not in [type(e).__name__ for e in run(domain, "action_session_start",
+                                                                         [ActionExecuted("action_listen")])]

@@ -16,6 +16,7 @@ import { createRequire } from "node:module";
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { FLAGS, TIMEOUT, botTexts, fail, guard, say, waitForBot } from "./helpers.mjs";
 
 const require = createRequire(path.join(process.env.PLAYWRIGHT_CORE_DIR, "package.json"));
 const { chromium } = require("playwright-core");
@@ -25,17 +26,8 @@ const PAGE = `${BASE}/webhooks/webchat/`;
 const SHOTS = process.env.SCREENSHOT_DIR;
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const ORDER = process.env.ORDER_TO_CANCEL || "8170034500000003"; // Amina's, awaiting shipment
-const TIMEOUT = 60_000;
-const FLAGS = [
-  "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-];
 
 const result = { page: PAGE, scenarios: {}, external_requests: [], console_errors: [] };
-
-function fail(message) {
-  throw new Error(message);
-}
 
 async function withVisitor(locale, run) {
   const profile = mkdtempSync(path.join(tmpdir(), "webchat-profile-"));
@@ -47,20 +39,8 @@ async function withVisitor(locale, run) {
     viewport: { width: 1180, height: 760 },
     timeout: TIMEOUT,
   });
-  const origin = new URL(BASE).origin;
   // Nothing may leave the machine: any request to another host is recorded and aborted.
-  await context.route("**/*", (route) => {
-    const url = route.request().url();
-    if (url.startsWith(origin) || url.startsWith("data:") || url.startsWith("blob:")) return route.continue();
-    result.external_requests.push(url);
-    return route.abort();
-  });
-  context.on("console", (msg) => {
-    // The widget's stylesheet @imports a web font that the page's CSP blocks (expected).
-    if (msg.type() === "error" && !msg.text().includes("fonts.googleapis.com")) {
-      result.console_errors.push(`${locale}: ${msg.text()}`.slice(0, 300));
-    }
-  });
+  await guard(context, BASE, result, locale);
   try {
     const page = context.pages()[0] || (await context.newPage());
     page.setDefaultTimeout(TIMEOUT);
@@ -69,39 +49,6 @@ async function withVisitor(locale, run) {
     await context.close();
     rmSync(profile, { recursive: true, force: true });
   }
-}
-
-async function botTexts(page) {
-  return page.$$eval(".rw-response", (nodes) => nodes.map((n) => n.innerText.trim()).filter(Boolean));
-}
-
-// Waits for a bot message matching `pattern` among the messages after the first `after` ones.
-async function waitForBot(page, pattern, after = 0) {
-  const source = pattern.source;
-  const flags = pattern.flags;
-  try {
-    await page.waitForFunction(
-      ({ source, flags, after }) => {
-        const re = new RegExp(source, flags);
-        const texts = [...document.querySelectorAll(".rw-response")].map((n) => n.innerText);
-        return texts.slice(after).some((t) => re.test(t));
-      },
-      { source, flags, after },
-      { timeout: TIMEOUT, polling: 250 },
-    );
-  } catch (error) {
-    fail(`no bot message matching ${pattern} (after ${after}); bot said:\n${(await botTexts(page)).join("\n---\n")}`);
-  }
-  const texts = await botTexts(page);
-  return texts.slice(after).find((t) => pattern.test(t));
-}
-
-async function say(page, text) {
-  const before = (await botTexts(page)).length;
-  const input = page.locator(".rw-new-message");
-  await input.fill(text);
-  await input.press("Enter");
-  return before;
 }
 
 async function clickReply(page, title) {
