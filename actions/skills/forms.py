@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -19,6 +20,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.orders.enums import CancellationReason, DisputeReason, values
 from actions.orders.rules import REFUSALS, Code
 from actions.skills import context as ctx
 from actions.skills import ratelimit
@@ -26,10 +28,8 @@ from actions.skills.catalogue import BY_FORM
 from actions.skills.context import ServiceUnavailable, call, service
 
 MAX_FAILURES = 3
-CANCEL_REASONS = ("no_longer_needed", "wrong_item_ordered", "found_cheaper", "delivery_too_slow",
-                  "seller_issue", "other")
-DISPUTE_REASONS = ("not_received", "bad_quality", "not_as_described", "wrong_tracking", "damaged",
-                   "wrong_item")
+CANCEL_REASONS = tuple(values(CancellationReason))  # one home: the order service's enums
+DISPUTE_REASONS = tuple(values(DisputeReason))
 # Free-text answers that name a reason without the NLU tagging it (folded, any language).
 REASON_KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
     "cancel_reason": {
@@ -119,10 +119,15 @@ def refusal(dispatcher: CollectingDispatcher, code: str, **variables: Any) -> di
     return {"task_blocked": True}
 
 
-class OrderFormValidator(FormValidationAction):
-    """Shared by all skill forms; subclasses add ``check_order`` and detail validators."""
+class OrderFormValidator(FormValidationAction, ABC):
+    """Shared by all skill forms; subclasses set ``form`` and add ``check_order`` and detail validators.
 
-    form = ""
+    Abstract (no ``form``), so the action server does not register the base itself as an action."""
+
+    @property
+    @abstractmethod
+    def form(self) -> str:
+        """The form this validates, e.g. ``"cancel_form"``."""
 
     def name(self) -> str:
         return f"validate_{self.form}"

@@ -7,6 +7,7 @@ Every action ends the form run by clearing its slots, whatever happened.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -15,6 +16,7 @@ from rasa_sdk.events import EventType, ReminderScheduled, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.orders.enums import ACTIVE_DISPUTE_STATES, PAID_NOT_SHIPPED, OrderStatus
 from actions.orders.views import OrderView
 from actions.skills import context as ctx
 from actions.skills.catalogue import BY_ACTION
@@ -22,8 +24,9 @@ from actions.skills.context import ServiceUnavailable, call, service
 from actions.skills.conversation import ActionHandoff
 from actions.skills.forms import MAX_FAILURES, refusal_response, reset_run_slots
 
-SHIPPED = {"shipped", "delivered", "completed"}
-NOT_SHIPPED = {"awaiting_payment", "payment_processing", "awaiting_shipment"}
+# Order and dispute states, as the order service defines them (views carry the enum values).
+NOT_SHIPPED = {OrderStatus.AWAITING_PAYMENT.value, *(s.value for s in PAID_NOT_SHIPPED)}
+ACTIVE_DISPUTE = {s.value for s in ACTIVE_DISPUTE_STATES}
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -36,8 +39,11 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class SkillAction(Action):
-    """Runs after a form: loads the owned order, calls ``act``, always clears the run's slots."""
+class SkillAction(Action, ABC):
+    """Runs after a form: loads the owned order, calls ``act``, always clears the run's slots.
+
+    Abstract (subclasses set ``action_name`` and implement ``act``): the action server registers
+    only the skills, not this base."""
 
     action_name = ""
     needs_confirmation = False
@@ -68,6 +74,7 @@ class SkillAction(Action):
             dispatcher.utter_message(response="utter_service_unavailable")
             return events
 
+    @abstractmethod
     async def act(self, order: OrderView, customer: int, dispatcher: CollectingDispatcher,
                   tracker: Tracker) -> list[EventType]:
         raise NotImplementedError
@@ -144,9 +151,6 @@ class ActionOrderNotReceived(SkillAction):
             else:
                 dispatcher.utter_message(response="utter_delivery_overdue", date=ctx.fmt_day(due), **variables)
         return []
-
-
-ACTIVE_DISPUTE = {"open", "seller_responded", "escalated"}
 
 
 def utter_refund(order: OrderView, dispatcher: CollectingDispatcher) -> None:
