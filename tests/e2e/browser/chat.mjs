@@ -243,6 +243,7 @@ async function french(page) {
   // Signed in, an order is shown; after "Sign out", the same question asks for proof.
   n = await say(page, `où est ma commande ${SHIPPED} ?`);
   s.order_shown = await waitForBot(page, new RegExp(`${SHIPPED}.*expédiée`, "s"), n);
+  s.order_carrier = await waitForBot(page, /Transporteur/, n);
   const before = await stored(page);
   await page.locator("#sign-out").click();
   await page.waitForFunction(() => document.getElementById("who").getAttribute("data-signed-in") === "false");
