@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -117,12 +118,15 @@ def main() -> None:
         print("starting the servers...", file=sys.stderr)
         stack.start()
         base = stack.base()
+    load_before = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     try:
         rows = []
         for conversations in counts:
             for transport in ("websocket", "polling"):
                 asyncio.run(run(base, transport, 1, 2))  # warm-up
                 rows.append(asyncio.run(run(base, transport, conversations, args.turns)))
+        load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"{os.cpu_count()} cores, load average before the run {load_before}, after {load}\n")
         print(table(rows))
     finally:
         if stack is not None:

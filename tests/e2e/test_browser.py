@@ -26,6 +26,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from dotenv import dotenv_values
 
 from actions.orders.db import make_engine, session_factory
 from actions.orders.service import OrderService
@@ -103,6 +104,15 @@ def ensure_widget() -> None:
                    capture_output=True)
 
 
+def embed_origin(servers) -> str:
+    """A web site allowed to embed the chat: the first of CORS_ORIGINS (not the bot server)."""
+    origins = servers.env.get("CORS_ORIGINS") or dotenv_values(ROOT / ".env.example").get("CORS_ORIGINS") or ""
+    others = [o.strip() for o in origins.split(",") if o.strip() and o.strip().rstrip("/") != servers.base]
+    if not others:
+        pytest.fail("CORS_ORIGINS names no web site other than the bot server: nothing to embed the chat in")
+    return others[0]
+
+
 def test_web_chat_in_a_real_browser(servers, tmp_path):
     ensure_widget()
     chromium = ensure_chromium()
@@ -122,6 +132,7 @@ def test_web_chat_in_a_real_browser(servers, tmp_path):
             "SCREENSHOT_DIR": str(shots),
             "RESULT_FILE": str(result_file),
             "ORDER_TO_CANCEL": number,
+            "EMBED_ORIGIN": embed_origin(servers),
             "PLAYWRIGHT_BROWSERS_PATH": str(tmp_path / "no-downloaded-browsers"),
         },
         cwd=ROOT, capture_output=True, text=True, timeout=420,
@@ -135,6 +146,13 @@ def test_web_chat_in_a_real_browser(servers, tmp_path):
     assert result["console_errors"] == []
 
     fr, sw, en = (result["scenarios"][lang] for lang in LANGUAGES)
+    # Another site embeds the one line: a floating button, opened and closed from the keyboard.
+    embed = result["scenarios"]["embed"]
+    assert embed["launcher"] == "Contacter le service client" and embed["expanded_before"] == "false"
+    assert embed["focused_after_open"] == "sc-input" and embed["focused_after_close"] == "sc-launcher"
+    assert embed["expanded_after"] == "false" and embed["transport"] == "websocket"
+    assert "Bonjour" in embed["greeting"] and "Avec plaisir" in embed["answer"]
+    assert embed["page_io"] == "undefined"  # the socket.io client leaves no global behind
     assert number in fr["filed"] and "référence" in fr["filed"]
     assert fr["user_sees_button_title"] == 1
     assert fr["same_session"] is True and "Avec plaisir" in fr["after_reload"]

@@ -418,11 +418,12 @@
   function say(text, shown) {
     text = String(text || "").slice(0, MAX_CHARS);
     if (!text.trim()) return;
-    if (shown !== null && shown !== undefined) {
-      var last = conversation.messages[conversation.messages.length - 1];
-      if (last && last.replies) delete last.replies; // answered: its buttons go
-      addMessage({ from: "user", text: String(shown) });
+    var last = conversation.messages[conversation.messages.length - 1];
+    if (last && last.replies) {
+      delete last.replies; // answered: its buttons go
+      saveConversation();
     }
+    if (shown !== null && shown !== undefined) addMessage({ from: "user", text: String(shown) });
     if (ui) showReplies(null);
     if (ready) emit(text);
     else {

@@ -8,6 +8,7 @@
 //     RESULT_FILE          JSON summary for the Python side
 //
 // Visitors, each in a fresh browser profile whose locale is their language:
+// * a French visitor on another site that embeds the one line: the floating button, keyboard only;
 // * French: the chat's texts are French; Amina signs in and cancels an order with the buttons,
 //   reloads the page and goes on; asks where an order is (shown), signs out, asks again in the
 //   new conversation (asked for her e-mail or phone); bot text is never HTML.
@@ -37,6 +38,10 @@ const FLAGS = [
   "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ];
 const BOT = ".sc-msg.sc-bot .sc-text";
+// Another web site (an origin in CORS_ORIGINS) that embeds the chat with the one line and no
+// data-element: the floating button. The test serves its page itself: nothing listens there.
+const SHOP = (process.env.EMBED_ORIGIN || "http://localhost:5005").replace(/\/$/, "");
+const SHOP_PAGE = `${SHOP}/shop/help.html`;
 
 const result = { page: PAGE, scenarios: {}, external_requests: [], console_errors: [] };
 
@@ -62,6 +67,12 @@ async function withVisitor(locale, run, { blockWebsockets = false } = {}) {
     result.external_requests.push(url);
     return route.abort();
   });
+  await context.route(SHOP_PAGE, (route) => route.fulfill({
+    contentType: "text/html; charset=utf-8",
+    body: `<!doctype html><html><head><meta charset="utf-8"><title>Shop</title></head><body>
+      <h1>Shop help</h1><p><a href="#top">Top</a></p>
+      <script src="${PAGE}widget.js" defer></script></body></html>`,
+  }));
   if (blockWebsockets) {
     // As on a network whose proxy refuses websockets: the page's policy allows connections to
     // the server over HTTP only, so the browser refuses to open the websocket.
@@ -332,8 +343,36 @@ async function english(page) {
   s.chrome_after_french_message = await waitForChrome(page, "Écrivez votre message…");
 }
 
+// The one-line embed on another site: a floating button opens the chat, keyboard only.
+async function embedded(page) {
+  const s = (result.scenarios.embed = {});
+  // The test serves the shop's page without a network address, so Chromium counts it as a public
+  // site reaching a loopback one (the bot server here): the visitor's permission, as it would ask.
+  await page.context().grantPermissions(["local-network-access"], { origin: SHOP });
+  await page.goto(SHOP_PAGE, { waitUntil: "load" });
+  const launcher = page.locator(".sc-launcher");
+  await launcher.waitFor({ state: "visible" });
+  s.launcher = await launcher.textContent();
+  s.expanded_before = await launcher.getAttribute("aria-expanded");
+  await launcher.focus();
+  await page.keyboard.press("Enter");
+  await page.locator(".sc-panel").waitFor({ state: "visible" });
+  s.focused_after_open = await page.evaluate(() => document.activeElement.className);
+  s.greeting = await waitForBot(page, /Bonjour/);
+  s.transport = await page.evaluate(() => window.SupportChat.transport());
+  await page.keyboard.type("merci");
+  await page.keyboard.press("Enter");
+  s.answer = await waitForBot(page, /Avec plaisir/, 1);
+  await page.keyboard.press("Escape");
+  await page.locator(".sc-panel").waitFor({ state: "hidden" });
+  s.focused_after_close = await page.evaluate(() => document.activeElement.className);
+  s.expanded_after = await launcher.getAttribute("aria-expanded");
+  s.page_io = await page.evaluate(() => typeof window.io);
+}
+
 let exitCode = 0;
 try {
+  await withVisitor("fr-FR", embedded);
   await withVisitor("fr-FR", french);
   await withVisitor("sw-KE", swahili, { blockWebsockets: true });
   await withVisitor("en-GB", english);
