@@ -171,6 +171,11 @@ def test_web_chat_in_a_real_browser(servers, tmp_path):
         "document_title": "Centre d'aide · Service client Marketplace",
     }
     assert fr["chrome_after_reload"]["placeholder"] == "Écrivez votre message…"
+    # A lost connection is said in the visitor's language, on either transport, until it is back.
+    assert fr["connection_lost"] == {"status": "reconnecting", "text": "Connexion perdue. Reconnexion en cours…",
+                                     "after": "ready"}
+    assert sw["connection_lost"] == {"status": "reconnecting", "text": "Mtandao umekatika. Tunaunganisha tena…",
+                                     "after": "ready"}
     assert (sw["chrome"]["lang"], sw["chrome"]["placeholder"], sw["chrome"]["send"]) == ("sw", "Andika ujumbe…", "Tuma")
     assert sw["chrome"]["title"] == "Huduma kwa wateja" and sw["chrome"]["heading"] == "Ongea na huduma kwa wateja"
     assert sw["chrome_signed_in"]["who"].startswith("Umeingia kama Wanjiku")

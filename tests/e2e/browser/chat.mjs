@@ -44,6 +44,7 @@ const SHOP = (process.env.EMBED_ORIGIN || "http://localhost:5005").replace(/\/$/
 const SHOP_PAGE = `${SHOP}/shop/help.html`;
 
 const result = { page: PAGE, scenarios: {}, external_requests: [], console_errors: [] };
+let offline = false; // while the test cuts the network, failed requests are expected
 
 function fail(message) {
   throw new Error(message);
@@ -89,7 +90,7 @@ async function withVisitor(locale, run, { blockWebsockets = false } = {}) {
   }
   context.on("console", (msg) => {
     const refusedWebsocket = blockWebsockets && /Content Security Policy|WebSocket connection/.test(msg.text());
-    if (msg.type() === "error" && !refusedWebsocket) result.console_errors.push(`${locale}: ${msg.text()}`.slice(0, 300));
+    if (msg.type() === "error" && !refusedWebsocket && !offline) result.console_errors.push(`${locale}: ${msg.text()}`.slice(0, 300));
   });
   context.on("weberror", (error) => result.console_errors.push(`${locale}: ${error.error()}`.slice(0, 300)));
   try {
@@ -217,6 +218,22 @@ async function screenshot(page, lang) {
   return file;
 }
 
+const connection = (page) => page.evaluate(() => document.querySelector(".sc-root").getAttribute("data-status"));
+
+// The network goes away and comes back: what the visitor is told meanwhile, and that it recovers.
+async function loseConnection(page) {
+  await page.waitForFunction(() => document.querySelector(".sc-root").getAttribute("data-status") === "ready");
+  offline = true;
+  await page.context().setOffline(true);
+  await page.waitForFunction(() => document.querySelector(".sc-root").getAttribute("data-status") !== "ready");
+  const shown = { status: await connection(page), text: await page.locator(".sc-status").textContent() };
+  await page.context().setOffline(false);
+  await page.waitForFunction(() => document.querySelector(".sc-root").getAttribute("data-status") === "ready");
+  offline = false;
+  shown.after = await connection(page);
+  return shown;
+}
+
 const stored = (page) => page.evaluate(() => ({
   local: Object.fromEntries(Object.keys(localStorage).map((k) => [k, localStorage.getItem(k)])),
   session: Object.fromEntries(Object.keys(sessionStorage).map((k) => [k, sessionStorage.getItem(k)])),
@@ -227,6 +244,7 @@ async function french(page) {
   s.greeting = await openPage(page, /Bonjour/);
   s.chrome = await chrome(page);
   s.transport = await page.evaluate(() => window.SupportChat.transport());
+  s.connection_lost = await loseConnection(page);
   await signIn(page, "amina");
   let n = await say(page, `je veux annuler la commande ${ORDER}`);
   s.reason_question = await waitForBot(page, /Pourquoi voulez-vous annuler/, n);
@@ -311,6 +329,7 @@ async function swahili(page) {
   s.greeting = await openPage(page, /Habari/);
   s.chrome = await chrome(page);
   s.transport = await page.evaluate(() => window.SupportChat.transport());
+  s.connection_lost = await loseConnection(page);
   await signIn(page, "wanjiku");
   s.chrome_signed_in = await chrome(page);
   const n = await say(page, "oda yangu 8170051200000006 iko wapi?");
