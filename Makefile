@@ -29,7 +29,8 @@ $(STAMP): requirements/base.lock requirements/dev.lock
 	$(PY) -m pip install --quiet --no-deps --ignore-requires-python -r requirements/base.lock -r requirements/dev.lock
 	@touch $@
 
-# The web chat widget (rasa-webchat) from the npm registry, served locally by the Rasa server.
+# The web chat's socket.io client (socket.io-client) from the npm registry, served locally by the
+# Rasa server with the widget (bot/web/static, docs/webchat.md).
 WEB_STAMP := bot/web/node_modules/.package-lock.json
 $(WEB_STAMP): bot/web/package.json bot/web/package-lock.json
 	npm ci --prefix bot/web

@@ -65,11 +65,11 @@ async function run(browser) {
   await c.goto(CHAT, { waitUntil: "load" });
   await waitForBot(c, /Bonjour/);
   await c.locator('#customers button[data-customer="amina"]').click();
-  await c.waitForFunction(() => document.getElementById("who").textContent.startsWith("Signed in as"));
+  await c.waitForFunction(() => document.getElementById("who").getAttribute("data-signed-in") === "true");
   let n = await say(c, "je veux parler à un conseiller");
   s.handoff = await waitForBot(c, /J'ai ouvert le ticket T-\d{6}/, n);
   result.ticket = s.handoff.match(/T-\d{6}/)[0];
-  result.session_id = await c.evaluate(() => (JSON.parse(localStorage.getItem("chat_session") || "{}") || {}).session_id);
+  result.session_id = await c.evaluate(() => window.SupportChat.sessionId());
   n = await say(c, "allô, vous êtes là ?");
   s.ack = await waitForBot(c, ACK, n);
   await say(c, "c'est pour la commande 8170034500000007 qui n'arrive pas");
@@ -106,7 +106,7 @@ async function run(browser) {
   n = await say(c, "où est ma commande 8170034500000006 ?");
   s.bot_again = await waitForBot(c, /8170034500000006.*a été expédiée/s, n);
   s.acks = (await botTexts(c)).filter((t) => ACK.test(t)).length;
-  await c.waitForFunction(() => !document.querySelector(".rw-dot"), null, { timeout: TIMEOUT, polling: 250 });
+  await c.waitForFunction(() => !document.querySelector(".sc-typing"), null, { timeout: TIMEOUT, polling: 250 });
   await shot(c, "handoff-webchat-fr.png");
 
   await customer.context.close();

@@ -1,5 +1,5 @@
-// Shared by chat.mjs and handoff.mjs: the browser flags, the "nothing leaves the machine" guard
-// and the web chat helpers (rasa-webchat's DOM: .rw-response bot messages, .rw-new-message input).
+// Used by handoff.mjs: the browser flags, the "nothing leaves the machine" guard and the web chat
+// helpers (the widget's DOM, bot/web/static/widget.js: bot messages, the message box).
 
 export const TIMEOUT = 60_000;
 export const FLAGS = [
@@ -28,8 +28,10 @@ export async function guard(context, base, result, label) {
   });
 }
 
+export const BOT = ".sc-msg.sc-bot .sc-text";
+
 export async function botTexts(page) {
-  return page.$$eval(".rw-response", (nodes) => nodes.map((n) => n.innerText.trim()).filter(Boolean));
+  return page.$$eval(BOT, (nodes) => nodes.map((n) => n.innerText.trim()).filter(Boolean));
 }
 
 // Waits for a bot message matching `pattern` among the messages after the first `after` ones.
@@ -38,12 +40,12 @@ export async function waitForBot(page, pattern, after = 0) {
   const flags = pattern.flags;
   try {
     await page.waitForFunction(
-      ({ source, flags, after }) => {
+      ({ source, flags, after, selector }) => {
         const re = new RegExp(source, flags);
-        const texts = [...document.querySelectorAll(".rw-response")].map((n) => n.innerText);
+        const texts = [...document.querySelectorAll(selector)].map((n) => n.innerText);
         return texts.slice(after).some((t) => re.test(t));
       },
-      { source, flags, after },
+      { source, flags, after, selector: BOT },
       { timeout: TIMEOUT, polling: 250 },
     );
   } catch (error) {
@@ -55,7 +57,7 @@ export async function waitForBot(page, pattern, after = 0) {
 
 export async function say(page, text) {
   const before = (await botTexts(page)).length;
-  const input = page.locator(".rw-new-message");
+  const input = page.getByRole("textbox");
   await input.fill(text);
   await input.press("Enter");
   return before;
