@@ -181,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, shutdown)
+    # Ctrl-C stops everything even when the launcher was started in the background by a shell that
+    # ignores SIGINT for its children (the ignore would otherwise be inherited).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         actions = supervisor.start(
             "action server",
