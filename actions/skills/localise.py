@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import pytz
 import yaml
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_datetime, format_timedelta
@@ -55,10 +56,19 @@ def _locale(name: str | None) -> Locale | None:
         return None
 
 
-def _zone(name: str | None) -> ZoneInfo | None:
+def _zone(name: str | None) -> tzinfo | None:
+    """The IANA zone from the system's database; pytz's bundled copy where the system has none
+    (slim containers); None for an unknown name."""
+    if not name:
+        return None
     try:
-        return ZoneInfo(name) if name else None
-    except (ValueError, ZoneInfoNotFoundError):
+        return ZoneInfo(name)
+    except ZoneInfoNotFoundError:
+        try:
+            return pytz.timezone(name)
+        except pytz.UnknownTimeZoneError:
+            return None
+    except ValueError:
         return None
 
 
@@ -87,13 +97,13 @@ class Localiser:
     customer_locale: str | None = None
     customer_time_zone: str | None = None
     locale: Locale = field(init=False)
-    zone: ZoneInfo = field(init=False)
+    zone: tzinfo = field(init=False)
 
     def __post_init__(self) -> None:
         language = self.language if self.language in DEFAULTS else "en"
         object.__setattr__(self, "language", language)
         object.__setattr__(self, "locale", regional_locale(language, self.customer_locale))
-        zone = _zone(self.customer_time_zone) or ZoneInfo(DEFAULTS[language][1])
+        zone = _zone(self.customer_time_zone) or _zone(DEFAULTS[language][1])
         object.__setattr__(self, "zone", zone)
 
     # --- dates ------------------------------------------------------------------------------

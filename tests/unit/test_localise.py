@@ -87,3 +87,16 @@ def test_words_come_from_the_glossary():
     assert fr.place("Dakar, SN") == "Dakar (Sénégal)"
     with pytest.raises(KeyError):
         fr.label("dispute_reason", "not_a_reason")
+
+
+def test_time_zones_without_the_systems_database(monkeypatch):
+    """Slim containers have no /usr/share/zoneinfo: pytz's copy gives the same clock."""
+    import actions.skills.localise as localise
+
+    def missing(name):
+        raise localise.ZoneInfoNotFoundError(name)
+
+    summer = datetime(2030, 7, 1, 9, 0, tzinfo=timezone.utc)
+    expected = Localiser("en", *OLIVER).when(summer)
+    monkeypatch.setattr(localise, "ZoneInfo", missing)
+    assert Localiser("en", *OLIVER).when(summer) == expected == "Monday, 1 July 2030 at 10:00"
