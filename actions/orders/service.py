@@ -444,13 +444,8 @@ class OrderService:
         decision = rules.can_cancel(order_facts(order), now)
         pending = pending_request(order)
         if decision.code == Code.CANCEL_ALREADY_REQUESTED and pending is not None:
-            return _decision_result(
-                decision,
-                order.number,
-                duplicate=True,
-                request_id=pending.id,
-                reference=reference("cancellation", pending.id),
-            )
+            found = {"request_id": pending.id, "reference": reference("cancellation", pending.id)}
+            return _decision_result(decision, order.number, duplicate=True, **found)
         return _decision_result(decision, order.number)
 
     def check_cancellation(self, *, order_number: str, customer_id: int) -> Result:
@@ -583,13 +578,8 @@ class OrderService:
         current = current_dispute(order)
         if decision.code == Code.DISPUTE_ALREADY_OPEN and current is not None:
             same = current.reason is reason
-            return _decision_result(
-                decision,
-                order.number,
-                duplicate=same,
-                dispute_id=current.id,
-                reference=reference("dispute", current.id),
-            )
+            found = {"dispute_id": current.id, "reference": reference("dispute", current.id)}
+            return _decision_result(decision, order.number, duplicate=same, **found)
         return _decision_result(decision, order.number)
 
     def check_dispute(self, *, order_number: str, customer_id: int, reason: str | None = None) -> Result:
