@@ -75,6 +75,20 @@ ACTIVE_DISPUTE_STATES = frozenset(
 RESOLVED_DISPUTE_STATES = frozenset({DisputeStatus.RESOLVED_BUYER, DisputeStatus.RESOLVED_SELLER})
 
 
+class TrackingMilestone(str, Enum):
+    """What a carrier scan means, stored instead of the carrier's English wording so the bot can
+    say it in the buyer's language (``bot/domain/glossary.yml``, labels ``milestone``)."""
+
+    SHIPPED = "shipped"  # the seller handed the parcel to the carrier
+    AT_SORTING_CENTER = "at_sorting_center"
+    DEPARTED_ORIGIN = "departed_origin"
+    ARRIVED_DESTINATION = "arrived_destination"
+    CUSTOMS_CLEARED = "customs_cleared"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERED = "delivered"
+    IN_TRANSIT = "in_transit"  # any other scan: the parcel is moving
+
+
 class RefundStatus(str, Enum):
     PENDING = "pending"
     COMPLETED = "completed"

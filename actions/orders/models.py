@@ -38,6 +38,7 @@ from .enums import (
     TicketQueue,
     TicketSource,
     TicketStatus,
+    TrackingMilestone,
     values,
 )
 
@@ -128,6 +129,10 @@ class Customer(Base):
     phone = sa.Column(sa.String(16), unique=True)  # E.164, e.g. +254712345678
     country = sa.Column(sa.String(2))  # ISO 3166 alpha-2: how local phone numbers are read
     preferred_language = sa.Column(_enum(Language, "language"), nullable=False, default=Language.EN)
+    # Regional settings dates and amounts are written in: a CLDR locale (``fr_SN``) and an IANA
+    # time zone (``Africa/Dakar``); None: the bot's default for the conversation's language.
+    locale = sa.Column(sa.String(16))
+    time_zone = sa.Column(sa.String(64))
     created_at = sa.Column(UTCDateTime, nullable=False)
 
     identities = relationship("ChannelIdentity", back_populates="customer", passive_deletes=True)
@@ -236,8 +241,10 @@ class TrackingEvent(Base):
     id = sa.Column(sa.Integer, primary_key=True)
     shipment_id = sa.Column(sa.Integer, _fk("shipments.id"), nullable=False, index=True)
     at = sa.Column(UTCDateTime, nullable=False)
-    location = sa.Column(sa.String(120), nullable=False)
-    description = sa.Column(sa.String(255), nullable=False)
+    location = sa.Column(sa.String(120), nullable=False)  # "City, CC" (ISO 3166 country code)
+    # What the scan means; the bot renders it in the buyer's language.
+    code = sa.Column(_enum(TrackingMilestone, "tracking_milestone"), nullable=False)
+    description = sa.Column(sa.String(255), nullable=False)  # the carrier's own wording, for agents
 
 
 class CancellationRequest(Base):

@@ -41,6 +41,7 @@ from .contacts import (
     normalize_order_number,
     parse_ticket_number,
     phone_candidates,
+    reference,
     ticket_number,
 )
 from .db import WRITE_OPTIONS, SessionFactory
@@ -187,6 +188,7 @@ class _Tx:
 
 
 _ORDER_DETAILS = (
+    selectinload(Order.customer),
     selectinload(Order.seller),
     selectinload(Order.items),
     selectinload(Order.shipment).selectinload(Shipment.events),
@@ -381,6 +383,8 @@ class OrderService:
                 country=customer.country,
                 preferred_language=customer.preferred_language.value,
                 identities=identity_views(customer),
+                locale=customer.locale,
+                time_zone=customer.time_zone,
             )
 
     def verify_owner(self, *, order_number: str, contact: str) -> int | None:
@@ -444,7 +448,8 @@ class OrderService:
         decision = rules.can_cancel(order_facts(order), now)
         pending = pending_request(order)
         if decision.code == Code.CANCEL_ALREADY_REQUESTED and pending is not None:
-            return _decision_result(decision, order.number, duplicate=True, request_id=pending.id)
+            found = {"request_id": pending.id, "reference": reference("cancellation", pending.id)}
+            return _decision_result(decision, order.number, duplicate=True, **found)
         return _decision_result(decision, order.number)
 
     def check_cancellation(self, *, order_number: str, customer_id: int) -> Result:
@@ -495,6 +500,7 @@ class OrderService:
                 Code.CANCELLATION_REQUESTED,
                 order_number=order.number,
                 request_id=request.id,
+                reference=reference("cancellation", request.id),
                 deadline=request.seller_deadline,
                 seller_hours=rules.SELLER_RESPONSE_HOURS,
             )
@@ -576,7 +582,8 @@ class OrderService:
         current = current_dispute(order)
         if decision.code == Code.DISPUTE_ALREADY_OPEN and current is not None:
             same = current.reason is reason
-            return _decision_result(decision, order.number, duplicate=same, dispute_id=current.id)
+            found = {"dispute_id": current.id, "reference": reference("dispute", current.id)}
+            return _decision_result(decision, order.number, duplicate=same, **found)
         return _decision_result(decision, order.number)
 
     def check_dispute(self, *, order_number: str, customer_id: int, reason: str | None = None) -> Result:
@@ -630,6 +637,7 @@ class OrderService:
                 Code.DISPUTE_REOPENED if reopening else Code.DISPUTE_OPENED,
                 order_number=order.number,
                 dispute_id=dispute.id,
+                reference=reference("dispute", dispute.id),
                 reason=parsed,
                 status=dispute.status,
             )
@@ -650,6 +658,7 @@ class OrderService:
         extra: dict[str, Any] = {}
         if current is not None:
             extra["dispute_id"] = current.id
+            extra["reference"] = reference("dispute", current.id)
         if decision.allowed:
             extra["reopen_until"] = reopen_until(order)
         return _decision_result(decision, order.number, **extra)
@@ -682,6 +691,7 @@ class OrderService:
                 Code.DISPUTE_WITHDRAWN,
                 order_number=order.number,
                 dispute_id=dispute.id,
+                reference=reference("dispute", dispute.id),
                 reopen_until=reopen_until(order),
             )
 
@@ -1104,4 +1114,6 @@ class OrderService:
             identities=identity_views(customer),
             decided_at=tx.now,
             refund=refund_view(refund),
+            locale=customer.locale,
+            time_zone=customer.time_zone,
         )

@@ -11,18 +11,12 @@ from rasa_sdk.types import DomainDict
 from actions.skills import context as ctx
 from actions.skills.forms import reset_run_slots
 from actions.skills.handoff import ActionHandoff  # noqa: F401 - moved; skills.py imports it from here
+from actions.skills.localise import glossary
 
-# Intents a user is offered when the NLU is unsure (button titles per language).
-INTENT_LABELS: dict[str, dict[str, str]] = {
-    "order_status": {"en": "Where is my order?", "fr": "Où est ma commande ?", "sw": "Oda yangu iko wapi?"},
-    "cancel_order": {"en": "Cancel an order", "fr": "Annuler une commande", "sw": "Kufuta oda"},
-    "restore_order": {"en": "Restore a cancelled order", "fr": "Rétablir une commande annulée", "sw": "Kurejesha oda iliyofutwa"},
-    "order_not_received": {"en": "My order never arrived", "fr": "Commande jamais reçue", "sw": "Oda haijafika"},
-    "open_dispute": {"en": "Open a dispute", "fr": "Ouvrir un litige", "sw": "Kufungua mgogoro"},
-    "cancel_dispute": {"en": "Withdraw a dispute", "fr": "Retirer un litige", "sw": "Kuondoa mgogoro"},
-    "refund_status": {"en": "Where is my refund?", "fr": "Où est mon remboursement ?", "sw": "Marejesho ya pesa yangu"},
-    "request_human": {"en": "Talk to an agent", "fr": "Parler à un conseiller", "sw": "Ongea na mhudumu"},
-}
+
+def skill_titles() -> dict[str, dict[str, str]]:
+    """Intent -> button title per language (the glossary's ``skills``: one home for the words)."""
+    return glossary()["skills"]
 
 
 class ActionStopForm(Action):
@@ -53,12 +47,13 @@ class ActionClarify(Action):
             return []
         # Only skills the model found plausible are worth a button; a person is always one request away.
         ranking = message.get("intent_ranking") or []
+        titles = skill_titles()
         options = [r["name"] for r in ranking
-                   if r.get("name") in INTENT_LABELS and r["name"] != "request_human"
+                   if r.get("name") in titles and r["name"] != "request_human"
                    and (r.get("confidence") or 0) >= CLARIFY_MIN_CONFIDENCE][:2]
         if not options:
             dispatcher.utter_message(response="utter_default")
             return []
-        buttons = [{"title": INTENT_LABELS[name][lang], "payload": f"/{name}"} for name in options]
+        buttons = [{"title": titles[name][lang], "payload": f"/{name}"} for name in options]
         dispatcher.utter_message(response="utter_did_you_mean", buttons=buttons)
         return []

@@ -16,13 +16,15 @@ from rasa_sdk.events import EventType, ReminderScheduled, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.orders.contacts import reference
 from actions.orders.enums import ACTIVE_DISPUTE_STATES, PAID_NOT_SHIPPED, OrderStatus
 from actions.orders.views import OrderView
 from actions.skills import context as ctx
 from actions.skills.catalogue import BY_ACTION
 from actions.skills.context import ServiceUnavailable, call, service
 from actions.skills.conversation import ActionHandoff
-from actions.skills.forms import MAX_FAILURES, refusal_response, reset_run_slots
+from actions.skills.forms import MAX_FAILURES, refusal_response, refusal_vars, reset_run_slots
+from actions.skills.localise import Localiser
 
 # Order and dispute states, as the order service defines them (views carry the enum values).
 NOT_SHIPPED = {OrderStatus.AWAITING_PAYMENT.value, *(s.value for s in PAID_NOT_SHIPPED)}
@@ -84,27 +86,31 @@ class SkillAction(Action, ABC):
         return SlotSet("last_skill", BY_ACTION[self.action_name].intent)
 
 
-def describe_order(order: OrderView, dispatcher: CollectingDispatcher) -> None:
-    variables = ctx.order_vars(order)
+def describe_order(order: OrderView, dispatcher: CollectingDispatcher, loc: Localiser) -> None:
+    variables = ctx.order_vars(order, loc)
     if order.status == "cancelled":
         dispatcher.utter_message(response=f"utter_status_cancelled_{order.cancelled_by or 'buyer'}", **variables)
     else:
-        dispatcher.utter_message(response=f"utter_status_{order.status}", date=ctx.fmt_day(order.delivery_confirmed_at), **variables)
-    describe_tracking(order, dispatcher)
+        dispatcher.utter_message(response=f"utter_status_{order.status}", date=loc.day(order.delivery_confirmed_at),
+                                 **variables)
+    describe_tracking(order, dispatcher, loc)
     due = _aware(order.estimated_delivery)
     if order.status == "shipped" and due is not None:
         if now() < due:
-            dispatcher.utter_message(response="utter_order_eta", date=ctx.fmt_day(due))
+            dispatcher.utter_message(response="utter_order_eta", date=loc.day(due))
         else:  # late: say so, and what to do next, as an agent would
-            dispatcher.utter_message(response="utter_delivery_overdue", date=ctx.fmt_day(due), **variables)
+            dispatcher.utter_message(response="utter_delivery_overdue", date=loc.day(due), **variables)
     if order.cancellation is not None and order.cancellation.status == "pending_seller":
         dispatcher.utter_message(response="utter_order_pending_cancellation",
-                                 deadline=ctx.fmt_date(order.cancellation.deadline))
+                                 deadline=loc.when(order.cancellation.deadline),
+                                 reference=order.cancellation.reference)
     if order.dispute is not None:
-        dispatcher.utter_message(response=f"utter_order_dispute_{order.dispute.status}", reason=order.dispute.reason)
+        dispatcher.utter_message(response=f"utter_order_dispute_{order.dispute.status}",
+                                 reason=loc.label("dispute_reason", order.dispute.reason, inline=True),
+                                 reference=order.dispute.reference)
 
 
-def describe_tracking(order: OrderView, dispatcher: CollectingDispatcher) -> None:
+def describe_tracking(order: OrderView, dispatcher: CollectingDispatcher, loc: Localiser) -> None:
     shipment = order.shipment
     if shipment is None:
         return
@@ -112,7 +118,8 @@ def describe_tracking(order: OrderView, dispatcher: CollectingDispatcher) -> Non
         latest = shipment.events[0]
         dispatcher.utter_message(
             response="utter_order_tracking", carrier=shipment.carrier, tracking_number=shipment.tracking_number,
-            event=latest.description, event_location=latest.location, event_time=ctx.fmt_date(latest.at),
+            event=loc.label("milestone", latest.code), event_location=loc.place(latest.location),
+            event_time=loc.when(latest.at),
         )
     else:
         dispatcher.utter_message(response="utter_order_tracking_no_events", carrier=shipment.carrier,
@@ -123,9 +130,10 @@ class ActionOrderStatus(SkillAction):
     action_name = "action_order_status"
 
     async def act(self, order, customer, dispatcher, tracker):
-        describe_order(order, dispatcher)
+        loc = ctx.localiser(tracker, order)
+        describe_order(order, dispatcher, loc)
         if order.refund is not None:
-            utter_refund(order, dispatcher)
+            utter_refund(order, dispatcher, loc)
         return []
 
 
@@ -135,32 +143,36 @@ class ActionOrderNotReceived(SkillAction):
     action_name = "action_order_not_received"
 
     async def act(self, order, customer, dispatcher, tracker):
-        variables = ctx.order_vars(order)
-        if order.status == "cancelled":
-            dispatcher.utter_message(response="utter_delivery_cancelled", **variables)
-        elif order.status in NOT_SHIPPED:
-            dispatcher.utter_message(response="utter_delivery_not_shipped", **variables)
-        elif order.status in {"delivered", "completed"}:
-            dispatcher.utter_message(response="utter_delivery_confirmed",
-                                     date=ctx.fmt_day(order.delivery_confirmed_at), **variables)
-        else:
-            due = _aware(order.estimated_delivery)
-            describe_tracking(order, dispatcher)
-            if due is not None and now() < due:
-                dispatcher.utter_message(response="utter_delivery_not_due", date=ctx.fmt_day(due), **variables)
-            else:
-                dispatcher.utter_message(response="utter_delivery_overdue", date=ctx.fmt_day(due), **variables)
+        describe_delivery(order, dispatcher, ctx.localiser(tracker, order))
         return []
 
 
-def utter_refund(order: OrderView, dispatcher: CollectingDispatcher) -> None:
+def describe_delivery(order: OrderView, dispatcher: CollectingDispatcher, loc: Localiser) -> None:
+    variables = ctx.order_vars(order, loc)
+    if order.status == "cancelled":
+        dispatcher.utter_message(response="utter_delivery_cancelled", **variables)
+    elif order.status in NOT_SHIPPED:
+        dispatcher.utter_message(response="utter_delivery_not_shipped", **variables)
+    elif order.status in {"delivered", "completed"}:
+        dispatcher.utter_message(response="utter_delivery_confirmed", date=loc.day(order.delivery_confirmed_at),
+                                 **variables)
+    else:
+        due = _aware(order.estimated_delivery)
+        describe_tracking(order, dispatcher, loc)
+        if due is not None and now() < due:
+            dispatcher.utter_message(response="utter_delivery_not_due", date=loc.day(due), **variables)
+        else:
+            dispatcher.utter_message(response="utter_delivery_overdue", date=loc.day(due), **variables)
+
+
+def utter_refund(order: OrderView, dispatcher: CollectingDispatcher, loc: Localiser) -> None:
     refund = order.refund
-    variables = ctx.order_vars(order)
+    variables = ctx.order_vars(order, loc)
     if refund is None:
         # No refund yet: say what it is waiting for, as an agent would.
         if order.cancellation is not None and order.cancellation.status == "pending_seller":
             dispatcher.utter_message(response="utter_refund_awaiting_seller",
-                                     deadline=ctx.fmt_date(order.cancellation.deadline), **variables)
+                                     deadline=loc.when(order.cancellation.deadline), **variables)
         elif order.status == "cancelled" and order.paid_at is None:
             dispatcher.utter_message(response="utter_refund_nothing_paid", **variables)
         elif order.dispute is not None and order.dispute.status in ACTIVE_DISPUTE:
@@ -168,28 +180,26 @@ def utter_refund(order: OrderView, dispatcher: CollectingDispatcher) -> None:
         else:
             dispatcher.utter_message(response="utter_no_refund", **variables)
         return
-    variables.update(amount=str(refund.amount), currency=refund.currency)
+    variables.update(amount=loc.money(refund.amount, refund.currency), currency=refund.currency)
     if refund.status == "completed":
-        dispatcher.utter_message(response="utter_refund_completed", date=ctx.fmt_day(refund.completed_at), **variables)
+        dispatcher.utter_message(response="utter_refund_completed", date=loc.day(refund.completed_at), **variables)
     else:
-        dispatcher.utter_message(response="utter_refund_pending", expected_by=ctx.fmt_day(refund.expected_by), **variables)
+        dispatcher.utter_message(response="utter_refund_pending", expected_by=loc.day(refund.expected_by),
+                                 **variables)
 
 
 class ActionRefundStatus(SkillAction):
     action_name = "action_refund_status"
 
     async def act(self, order, customer, dispatcher, tracker):
-        utter_refund(order, dispatcher)
+        utter_refund(order, dispatcher, ctx.localiser(tracker, order))
         return []
 
 
-def explain_refusal(dispatcher: CollectingDispatcher, order: OrderView, code: str, data: dict[str, Any]) -> None:
-    variables = ctx.order_vars(order)
-    variables["date"] = ctx.fmt_day(data.get("estimated_delivery") or data.get("protection_end")
-                                    or order.estimated_delivery or order.protection_end)
-    deadline = data.get("deadline") or (order.cancellation.deadline if order.cancellation else None)
-    variables["deadline"] = ctx.fmt_date(deadline)
-    dispatcher.utter_message(response=refusal_response(code), reason_code=code, **variables)
+def explain_refusal(dispatcher: CollectingDispatcher, order: OrderView, code: str, data: dict[str, Any],
+                    loc: Localiser) -> None:
+    dispatcher.utter_message(response=refusal_response(code), reason_code=code,
+                             **refusal_vars(order, data, loc))
 
 
 class ActionCancelOrder(SkillAction):
@@ -203,20 +213,19 @@ class ActionCancelOrder(SkillAction):
             idempotency_key=ctx.idempotency_key(tracker, "cancel", order.number),
             channel=ctx.channel_name(tracker),
         )
-        variables = ctx.order_vars(order)
+        loc = ctx.localiser(tracker, order)
+        variables = ctx.order_vars(order, loc)
         if result.code == "cancelled":
             dispatcher.utter_message(response="utter_cancelled_now", reason_code=result.code, **variables)
         elif result.code == "cancellation_requested":
             dispatcher.utter_message(
-                response="utter_cancel_requested", deadline=ctx.fmt_date(result.data.get("deadline")), reason_code=result.code,
-                reference=result.data.get("request_id", "-"), **variables,
+                response="utter_cancel_requested", deadline=loc.when(result.data.get("deadline")),
+                reason_code=result.code, reference=reference_of(result.data, "cancellation", "request_id"),
+                **variables,
             )
             return [deadline_reminder(order.number, result.data.get("deadline"))]
-        elif result.code == "cancel_already_requested":
-            dispatcher.utter_message(response="utter_refuse_cancel_already_requested", reason_code=result.code,
-                                     deadline=ctx.fmt_date(result.data.get("deadline")), **variables)
         else:
-            explain_refusal(dispatcher, order, result.code, result.data)
+            explain_refusal(dispatcher, order, result.code, result.data, loc)
         return []
 
 
@@ -230,10 +239,11 @@ class ActionRestoreOrder(SkillAction):
             idempotency_key=ctx.idempotency_key(tracker, "resume", order.number),
             channel=ctx.channel_name(tracker),
         )
+        loc = ctx.localiser(tracker, order)
         if result.ok:
-            dispatcher.utter_message(response="utter_restored", reason_code=result.code, **ctx.order_vars(order))
+            dispatcher.utter_message(response="utter_restored", reason_code=result.code, **ctx.order_vars(order, loc))
         else:
-            explain_refusal(dispatcher, order, result.code, result.data)
+            explain_refusal(dispatcher, order, result.code, result.data, loc)
         return []
 
 
@@ -251,11 +261,14 @@ class ActionOpenDispute(SkillAction):
             idempotency_key=ctx.idempotency_key(tracker, "dispute", order.number),
             channel=ctx.channel_name(tracker),
         )
+        loc = ctx.localiser(tracker, order)
         if result.ok:
             dispatcher.utter_message(response="utter_dispute_opened", reason_code=result.code,
-                                     reference=result.data.get("dispute_id", "-"), **ctx.order_vars(order))
+                                     reference=reference_of(result.data, "dispute", "dispute_id"),
+                                     reason=loc.label("dispute_reason", result.data.get("reason"), inline=True),
+                                     **ctx.order_vars(order, loc))
         else:
-            explain_refusal(dispatcher, order, result.code, result.data)
+            explain_refusal(dispatcher, order, result.code, result.data, loc)
         return []
 
 
@@ -270,19 +283,28 @@ class ActionWithdrawDispute(SkillAction):
             channel=ctx.channel_name(tracker),
         )
         reopen_until = _aware(datetime.fromisoformat(result.data["reopen_until"])) if result.data.get("reopen_until") else None
+        loc = ctx.localiser(tracker, order)
         if not result.ok:
-            explain_refusal(dispatcher, order, result.code, result.data)
+            explain_refusal(dispatcher, order, result.code, result.data, loc)
         elif reopen_until is not None and reopen_until > now():
             dispatcher.utter_message(response="utter_dispute_withdrawn", reason_code=result.code,
-                                     reopen_until=ctx.fmt_day(reopen_until), **ctx.order_vars(order))
+                                     reopen_until=loc.when(reopen_until), **ctx.order_vars(order, loc))
         else:
             dispatcher.utter_message(response="utter_dispute_withdrawn_no_reopen", reason_code=result.code,
-                                     **ctx.order_vars(order))
+                                     **ctx.order_vars(order, loc))
         return []
 
 
 FOLLOWUP_INTENT = "EXTERNAL_cancellation_deadline"
 FOLLOWUP_GRACE = timedelta(minutes=2)  # let the deadline job run first
+
+
+def reference_of(data: dict[str, Any], kind: str, id_key: str) -> str:
+    """The readable reference of what was filed; answers stored before references existed (an
+    idempotent replay) carry only the id."""
+    if data.get("reference"):
+        return str(data["reference"])
+    return reference(kind, int(data[id_key])) if data.get(id_key) is not None else "-"
 
 
 def deadline_reminder(order_number: str, deadline: Any) -> EventType:
@@ -314,13 +336,17 @@ class ActionCancellationFollowup(Action):
             return []  # the reminder is informative only; the order itself is safe
         if order is None or order.cancellation is None:
             return []
-        variables = ctx.order_vars(order)
+        loc = ctx.localiser(tracker, order)
+        variables = ctx.order_vars(order, loc)
         status = order.cancellation.status
+        # Told when the seller's 72 h are over, so the message says when the seller decided.
+        decided_at = loc.when(order.cancellation.decided_at)
         if status == "auto_approved" and order.refund is not None:
-            dispatcher.utter_message(response="utter_deadline_approved", expected_by=ctx.fmt_day(order.refund.expected_by),
-                                     **{**variables, "amount": str(order.refund.amount), "currency": order.refund.currency})
+            dispatcher.utter_message(response="utter_deadline_approved", expected_by=loc.day(order.refund.expected_by),
+                                     **{**variables, "amount": loc.money(order.refund.amount, order.refund.currency),
+                                        "currency": order.refund.currency})
         elif status == "approved":
-            dispatcher.utter_message(response="utter_cancellation_approved", **variables)
+            dispatcher.utter_message(response="utter_cancellation_approved", decided_at=decided_at, **variables)
         elif status == "rejected":
-            dispatcher.utter_message(response="utter_cancellation_rejected", **variables)
+            dispatcher.utter_message(response="utter_cancellation_rejected", decided_at=decided_at, **variables)
         return []

@@ -19,7 +19,6 @@ queue when the NLU is unsure (confidence < 0.5 or nlu_fallback) or the sender as
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -142,25 +141,26 @@ class Ownership:
     customer_id: int | None = None  # the proven owner, when owned == "yes"
 
 
-def _skill_messages(intent: str, order: Any) -> list[tuple[str, dict[str, Any]]]:
+def _skill_messages(intent: str, order: Any, language: str) -> list[tuple[str, dict[str, Any]]]:
     """What the bot's own skill says about an owned order (actions/skills/skills.py), as
-    (response, variables). Changes (cancel, dispute, ...) are not made: their first reply
-    describes the order's current state, as the bot shows it. Runs the skill's coroutine with
-    ``asyncio.run``: call it from a thread without a running event loop (the HTTP channel uses
-    ``asyncio.to_thread``)."""
+    (response, variables), with the facts written for ``language`` and the owner's locale and
+    time zone. Changes (cancel, dispute, ...) are not made: their first reply describes the
+    order's current state, as the bot shows it."""
     from rasa_sdk.executor import CollectingDispatcher
 
     from actions.skills import skills
+    from actions.skills.localise import Localiser
 
     dispatcher = CollectingDispatcher()
+    loc = Localiser(language, order.customer_locale, order.customer_time_zone)
     if intent == "order_not_received":
-        asyncio.run(skills.ActionOrderNotReceived().act(order, None, dispatcher, None))
+        skills.describe_delivery(order, dispatcher, loc)
     elif intent == "refund_status":
-        skills.utter_refund(order, dispatcher)
+        skills.utter_refund(order, dispatcher, loc)
     else:
-        skills.describe_order(order, dispatcher)
+        skills.describe_order(order, dispatcher, loc)
         if intent == "order_status" and order.refund is not None:
-            skills.utter_refund(order, dispatcher)
+            skills.utter_refund(order, dispatcher, loc)
     standard = {"text", "buttons", "elements", "custom", "template", "response", "image", "attachment"}
     return [
         (m["response"], {k: v for k, v in m.items() if k not in standard})
@@ -323,7 +323,7 @@ class Triager:
             first_owned = next((n for n in numbers if n in (ownership.orders or {})), None)
             if first_owned is None:
                 return self._render("utter_order_not_found", language)  # same answer as unknown orders
-            messages = _skill_messages(intent, ownership.orders[first_owned])
+            messages = _skill_messages(intent, ownership.orders[first_owned], language)
             return "+".join(name for name, _ in messages), self.replies.render_all(messages, language)
         return self._render(REPLY_BY_INTENT.get(intent or "", "utter_anything_else"), language)
 

@@ -7,6 +7,8 @@ in that turn with what the test expects:
 * ``bot``: the responses, in order, by name (``BotUttered.metadata["utter_action"]``); exact;
 * ``actions``: actions that must have run in the turn (custom actions, forms);
 * ``says`` / ``not_says``: substrings that must / must not be in the turn's text (facts, leaks);
+* ``matches``: regular expressions the turn's text must match (facts that depend on the day, such as a
+  date written in the user's language);
 * ``intent``: what the NLU understood (only where the test is about understanding);
 * ``slots``: slot values after the turn;
 
@@ -65,6 +67,7 @@ class Turn:
     actions: list[str] = field(default_factory=list)
     says: list[str] = field(default_factory=list)
     not_says: list[str] = field(default_factory=list)
+    matches: list[str] = field(default_factory=list)
     intent: str | None = None
     slots: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -365,6 +368,7 @@ def check_turn(turn: Turn, result: TurnResult) -> list[str]:
     joined = "\n".join(result.texts)
     problems += [f"the reply does not say {s!r}" for s in turn.says if s.casefold() not in joined.casefold()]
     problems += [f"the reply says {s!r}" for s in turn.not_says if s.casefold() in joined.casefold()]
+    problems += [f"the reply does not match {p!r}" for p in turn.matches if not re.search(p, joined, re.IGNORECASE)]
     if turn.intent is not None and result.intent != turn.intent:
         problems.append(f"intent {result.intent!r}, expected {turn.intent!r}")
     return problems
