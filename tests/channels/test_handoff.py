@@ -133,7 +133,7 @@ def test_slack_agent_reply_goes_to_the_customers_direct_message(channel_servers,
     assert agent.call("POST", f"/agent/api/tickets/{ticket['number']}/reply",
                       {"text": "Bonjour Amina, que puis-je faire pour vous ?"}, CONSOLE)[1]["delivered"] == "slack"
     posted = stub.wait_for(posted_to(dm), since=since)[0]
-    assert text_of(posted) == "Sam (équipe support) : Bonjour Amina, que puis-je faire pour vous ?"
+    assert text_of(posted) == "Sam (service client) : Bonjour Amina, que puis-je faire pour vous ?"
 
     since = len(stub.snapshot())
     assert agent.call("POST", f"/agent/api/tickets/{ticket['number']}/handback", {}, CONSOLE)[0] == 200

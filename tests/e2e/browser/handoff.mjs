@@ -22,7 +22,7 @@ const BASE = process.env.BASE_URL.replace(/\/$/, "");
 const CHAT = `${BASE}/webhooks/webchat/`;
 const CONSOLE = `${BASE}/agent/`;
 const SHOTS = process.env.SCREENSHOT_DIR;
-const ACK = /votre message a bien été transmis à notre équipe support/;
+const ACK = /votre message a bien été transmis à notre service client/;
 const REPLY = "Bonjour Amina, je regarde votre commande 8170034500000007 tout de suite.";
 
 const result = { external_requests: [], console_errors: [], steps: {} };
@@ -92,7 +92,7 @@ async function run(browser) {
   await a.locator("#reply-text").fill(REPLY);
   await a.locator("#reply button[type=submit]").click();
   s.sent = await waitForText(a, "#reply-status", /Sent on socketio/, "reply status");
-  s.reply_seen = await waitForBot(c, /Sam \(équipe support\) : Bonjour Amina/);
+  s.reply_seen = await waitForBot(c, /Sam \(service client\) : Bonjour Amina/);
 
   // The customer answers; the agent sees it without reloading.
   await say(c, "merci, j'attends votre retour");
