@@ -86,6 +86,7 @@ bench: train
 # [ARGS=--tickets] (tickets in the agents' queue for the messages that need a person)
 triage: train
 	@test -n "$(FILE)" || { echo "usage: make triage FILE=messages.csv|.jsonl [OUT=triaged.csv|.jsonl] [ARGS=--tickets]" >&2; exit 2; }
+	$(PY) -m actions.orders migrate
 	$(PY) -m bot.triage "$(FILE)" $(if $(OUT),--out "$(OUT)") $(ARGS)
 
 lint: setup

@@ -21,7 +21,7 @@ from .enums import (
     TicketStatus,
 )
 from .rules import Code, Decision
-from .schema import migrate
+from .schema import SchemaNotCurrent, check_schema, migrate
 from .service import OrderService
 from .views import (
     CancellationView,
@@ -61,6 +61,7 @@ __all__ = [
     "OrderView",
     "RefundStatus",
     "RefundView",
+    "SchemaNotCurrent",
     "Result",
     "ShipmentView",
     "TicketPriority",
@@ -79,11 +80,12 @@ _service_lock = threading.Lock()
 
 
 def get_service() -> OrderService:
-    """The process-wide service for ``DATABASE_URL``, migrating the schema on first use."""
+    """The process-wide service for ``DATABASE_URL``. The schema must be current: it is checked on
+    first use, never migrated from here (which process would win is not a thing to leave to chance)."""
     global _service
     with _service_lock:
         if _service is None:
             url = database_url()
-            migrate(url)
+            check_schema(url)
             _service = OrderService(session_factory(make_engine(url)))
         return _service

@@ -65,3 +65,31 @@ def schema_diff(url: str | None = None) -> list[Any]:
             return list(compare_metadata(context, metadata))
     finally:
         engine.dispose()
+
+
+class SchemaNotCurrent(RuntimeError):
+    """The database is not at the revision this code expects (``python -m actions.orders migrate``)."""
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def current_revision(url: str | None = None) -> str | None:
+    engine = make_engine(url or database_url())
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE}).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def check_schema(url: str | None = None) -> None:
+    """Raises :class:`SchemaNotCurrent` unless the database is at the latest revision. Processes
+    that only use the database check; migrating is one explicit step (the launcher, the CLI)."""
+    current, head = current_revision(url), head_revision()
+    if current != head:
+        raise SchemaNotCurrent(f"the order database is at revision {current or 'none'}, this code needs {head}: "
+                               "run `python -m actions.orders migrate` (make run does)")

@@ -105,9 +105,16 @@ def test_deadline_loop_runs_until_stopped(tmp_path: Path) -> None:
     assert out.count("auto-approved") == 3 and "nothing due" not in out and "stopped" in out
 
 
-def test_get_service_migrates_on_first_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'svc.db'}")
+def test_get_service_checks_the_schema_and_does_not_migrate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path / 'svc.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setattr(actions.orders, "_service", None)
+    with pytest.raises(actions.orders.SchemaNotCurrent, match="python -m actions.orders migrate"):
+        actions.orders.get_service()
+    actions.orders.migrate(url, "0001_initial")
+    with pytest.raises(actions.orders.SchemaNotCurrent):  # an old revision is refused too
+        actions.orders.get_service()
+    actions.orders.migrate(url)
     service = actions.orders.get_service()
     assert actions.orders.get_service() is service
     assert service.list_orders(customer_id=1) == []
