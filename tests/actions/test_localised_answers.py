@@ -99,6 +99,8 @@ def sample_values(lang: str) -> list[dict[str, Any]]:
         "deadline": loc.when(moment + timedelta(hours=72)), "reopen_until": loc.when(moment + timedelta(days=12)),
         "decided_at": loc.when(moment - timedelta(hours=5)), "event_time": loc.when(moment - timedelta(days=5)),
         "event_location": loc.place("Dakar, SN"), "reference": "C-000013", "ticket_number": "T-000004",
+        "agent_name": "Sam", "agent_text": {"en": "I am checking your parcel now.", "fr": "Je regarde votre colis.",
+                                            "sw": "Ninaangalia kifurushi chako sasa."}[lang],
         "retry_in": loc.retry_in(900), "dispute_description": {
             "en": "The seams came apart after the first wash.", "fr": "Les coutures ont lâché au premier lavage.",
             "sw": "Mishono ilifumuka baada ya kufua mara ya kwanza."}[lang],

@@ -222,6 +222,7 @@ class Player:
         """The seller answers the order's pending cancellation request (the seller side of the service)."""
         from actions.orders import OrderService
         from actions.orders.db import make_engine, session_factory
+        from actions.orders.seller import seller_decides
 
         engine = make_engine(self.database_url)
         try:
@@ -229,7 +230,7 @@ class Player:
             customer = next(c["id"] for c in CUSTOMERS.values() if order.startswith(c["prefix"]))
             view = service.get_order(order_number=order, customer_id=customer)
             assert view is not None and view.cancellation is not None, f"no cancellation request on {order}"
-            assert service.seller_decides(request_id=view.cancellation.id, approve=approve).ok
+            assert seller_decides(service, request_id=view.cancellation.id, approve=approve).ok
         finally:
             engine.dispose()
 

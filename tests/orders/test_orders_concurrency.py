@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import sessionmaker
 
 from actions.orders import Code, OrderService, Result
-from actions.orders import service as service_module
+from actions.orders import core as service_module
 from actions.orders.models import AuditLog, CancellationRequest, Dispute, IdempotencyKey, SupportTicket
 
 THREADS = 20

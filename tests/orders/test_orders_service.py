@@ -13,6 +13,7 @@ from sqlalchemy.orm import sessionmaker
 
 from actions.orders import Code, DisputeReason, OrderService, Result
 from actions.orders.models import CancellationRequest, ChannelIdentity, Dispute, SupportTicket
+from actions.orders.seller import seller_decides
 
 H = timedelta(hours=1)
 D = timedelta(days=1)
@@ -429,7 +430,7 @@ def test_resume_withdraws_pending_request(demo: OrderService, amina: int) -> Non
 def test_seller_approves(demo: OrderService, amina: int) -> None:
     order = number("amina", "03")
     request_id = demo.request_cancellation(order_number=order, customer_id=amina).data["request_id"]
-    approved = demo.seller_decides(request_id=request_id, approve=True)
+    approved = seller_decides(demo, request_id=request_id, approve=True)
     assert (approved.ok, approved.code) == (True, Code.SELLER_APPROVED)
     assert approved.data["refund"]["expected_by"] == "2025-03-26"
     view = demo.get_order(order_number=order, customer_id=amina)
@@ -445,8 +446,8 @@ def test_seller_approves(demo: OrderService, amina: int) -> None:
         str(view.amount),
         "XOF",
     )
-    assert demo.seller_decides(request_id=request_id, approve=False).code == Code.REQUEST_NOT_PENDING
-    assert demo.seller_decides(request_id=987654, approve=True).code == Code.REQUEST_NOT_FOUND
+    assert seller_decides(demo, request_id=request_id, approve=False).code == Code.REQUEST_NOT_PENDING
+    assert seller_decides(demo, request_id=987654, approve=True).code == Code.REQUEST_NOT_FOUND
 
 
 @pytest.mark.parametrize(("scenario", "status"), [("04", "awaiting_shipment"), ("10", "payment_processing")])
@@ -456,7 +457,7 @@ def test_seller_rejects(
     order = number("amina", scenario)
     view = demo.get_order(order_number=order, customer_id=amina)
     assert view is not None and view.cancellation is not None
-    rejected = demo.seller_decides(request_id=view.cancellation.id, approve=False)
+    rejected = seller_decides(demo, request_id=view.cancellation.id, approve=False)
     assert (rejected.code, rejected.data["status"]) == (Code.SELLER_REJECTED, status)
     after = demo.get_order(order_number=order, customer_id=amina)
     assert after is not None and (after.status, after.cancelled_by, after.cancellation_state) == (
