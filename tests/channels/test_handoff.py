@@ -15,7 +15,7 @@ from tests.channels.test_telegram import message_update, sent_to
 from tests.channels.test_twilio import to, whatsapp
 from tests.e2e.test_handoff_console import CONSOLE, Client
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.needs_servers
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from actions.orders.service import OrderService
 from tests.conftest import ROOT
 from tests.e2e.test_browser import ensure_chromium, ensure_playwright_core, ensure_widget
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.needs_servers
 
 SCRIPT = ROOT / "tests" / "e2e" / "browser" / "handoff.mjs"
 DOC_SHOTS = ROOT / "docs" / "img"

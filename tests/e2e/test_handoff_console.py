@@ -23,7 +23,7 @@ from actions.orders.service import OrderService
 from tests.conftest import ROOT
 from tests.e2e.conftest import JWT_SECRET
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.needs_servers
 
 CONSOLE = {"X-Requested-With": "agent-console"}
 

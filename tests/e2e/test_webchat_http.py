@@ -16,7 +16,7 @@ import pytest
 
 from tests.e2e.socketio_wire import WireClient
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.needs_servers
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 HASHED = re.compile(r"^(?P<stem>.+)\.(?P<hash>[0-9a-f]{16})\.(?P<suffix>css|js)$")
