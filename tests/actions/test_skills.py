@@ -272,7 +272,7 @@ def test_policy_answer_offers_the_matching_skill(topic, skill):
     track.latest_message = {"intent": {"name": "faq"},
                             "response_selector": {"faq": {"response": {"intent_response_key": topic}}}}
     messages, _ = run(ActionOfferSkill(), track)
-    assert [m.get("skill_intent") for m in messages] == ([skill] if skill else [])
+    assert responses(messages) == ([f"utter_offer_{skill}"] if skill else [])
 
 
 def test_contact_is_asked_only_when_nobody_identifies_the_customer(service):
