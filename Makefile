@@ -49,7 +49,7 @@ train: setup
 	else $(RASA) train $(RASA_FILES) --out models --augmentation 0 --fixed-model-name model-$(MODEL_HASH); fi
 
 run: train
-	$(PY) -m bot.launcher
+	$(PY) -m bot.launcher --demo
 
 shell: train
 	$(PY) -m bot.launcher --shell

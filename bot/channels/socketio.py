@@ -10,7 +10,7 @@ to it unchanged), plus:
   (32 hex digits) are accepted: a client cannot pick a Telegram, WhatsApp or Slack conversation
   id and continue it (with the identity verified there);
 * sizes: engine.io's HTTP buffer limit, a message text limit and metadata that must be a small
-  JSON object;
+  JSON object (without ``is_external``, which only Rasa sets);
 * transport: HTTP long-polling only (websockets do not work with Sanic 21.12 on Python 3.11).
 """
 
@@ -31,7 +31,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from bot.channels.limits import DEFAULT_MAX_MESSAGE_CHARS, clean_message, int_setting
+from bot.channels.limits import DEFAULT_MAX_MESSAGE_CHARS, clean_message, client_metadata, int_setting
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ class SocketIOInput(RasaSocketIOInput):
         if len(json.dumps(metadata, default=str)) > self.max_metadata_bytes:
             logger.info("dropped oversized socket.io message metadata")
             return {}
-        return metadata
+        return client_metadata(metadata) or {}
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         # cors_allowed_origins=[]: engine.io adds no CORS headers (Rasa's --cors does); the
