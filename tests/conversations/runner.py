@@ -8,7 +8,7 @@ in that turn with what the test expects:
 * ``actions``: actions that must have run in the turn (custom actions, forms);
 * ``says`` / ``not_says``: substrings that must / must not be in the turn's text (facts, leaks);
 * ``intent``: what the NLU understood (only where the test is about understanding);
-* ``slots``: slot values after the turn;
+* ``slots``: slot values after the turn (``slot.field``: a field of a slot holding an object);
 
 and after the last turn, ``db``: rows in the order database (``table``, ``order``, ``count`` and any
 column values). A failure prints the whole transcript so far.
@@ -46,6 +46,13 @@ CUSTOMERS = {
 }
 OTHER = {"en": "fr", "fr": "sw", "sw": "en"}  # whose orders play "someone else's order"
 PLACEHOLDER = re.compile(r"\{(say|order|other_order|contact|customer_id)(?::([^{}]+))?\}")
+
+
+def slot_value(slots: dict[str, Any], key: str) -> Any:
+    """A slot's value; ``slot.field`` reads a field of a slot that holds an object."""
+    name, _, field = key.partition(".")
+    value = slots.get(name)
+    return (value or {}).get(field) if field and isinstance(value, dict | None) else value
 
 
 def order_number(lang: str, scenario: str) -> str:
@@ -286,8 +293,9 @@ class Player:
             problems = check_turn(turn, result)
             if turn.slots:
                 slots = self.slots(sender)
-                problems += [f"slot {k} is {slots.get(k)!r}, expected {v!r}"
-                             for k, v in turn.slots.items() if slots.get(k) != v and str(slots.get(k)) != str(v)]
+                problems += [f"slot {k} is {slot_value(slots, k)!r}, expected {v!r}"
+                             for k, v in turn.slots.items()
+                             if slot_value(slots, k) != v and str(slot_value(slots, k)) != str(v)]
             if problems:
                 raise ConversationFailed(report(conversation, transcript, number, problems))
         problems = self.check_db(conversation.db)
