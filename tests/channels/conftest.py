@@ -106,8 +106,13 @@ class ChannelServers:
         with urllib.request.urlopen(request, timeout=90) as response:
             return json.loads(response.read() or b"null")
 
+    @staticmethod
+    def conversation_path(conversation_id: str) -> str:
+        """/conversations/<id>: Sanic does not unquote route parameters, so ':' and '+' stay as they are."""
+        return f"/conversations/{urllib.parse.quote(conversation_id, safe=':+')}"
+
     def tracker(self, conversation_id: str) -> dict:
-        return self.api(f"/conversations/{urllib.parse.quote(conversation_id, safe='')}/tracker")
+        return self.api(f"{self.conversation_path(conversation_id)}/tracker")
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

@@ -161,9 +161,8 @@ def old_whatsapp_conversation(channel_servers, number: str, customer_id: int, la
     service = service_of(channel_servers)
     assert service.link_identity(customer_id=customer_id, channel="whatsapp", external_id=number).ok
     conversation = f"whatsapp:{number}"
-    quoted = urllib.parse.quote(conversation, safe="")
     then = time.time() - 25 * 3600
-    channel_servers.api(f"/conversations/{quoted}/tracker/events", [
+    channel_servers.api(f"{channel_servers.conversation_path(conversation)}/tracker/events", [
         {"event": "action", "name": "action_session_start", "timestamp": then},
         {"event": "session_started", "timestamp": then},
         {"event": "action", "name": "action_listen", "timestamp": then},
@@ -176,8 +175,7 @@ def old_whatsapp_conversation(channel_servers, number: str, customer_id: int, la
 
 def deadline_passes(channel_servers, conversation: str, order_number: str) -> None:
     """The 72 h reminder of the conversation fires (as Rasa's scheduler would trigger it)."""
-    quoted = urllib.parse.quote(conversation, safe="")
-    channel_servers.api(f"/conversations/{quoted}/trigger_intent?output_channel=latest",
+    channel_servers.api(f"{channel_servers.conversation_path(conversation)}/trigger_intent?output_channel=latest",
                         {"name": "EXTERNAL_cancellation_deadline", "entities": {"order_id": order_number}})
 
 
