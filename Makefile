@@ -1,5 +1,5 @@
 # make run  -> set up, train if data changed, seed the demo database, start everything
-# make test -> set up, train if data changed, validate, test stories, every pytest test
+# make test -> set up, train if data changed, lint, validate, install test services, every pytest test, no leftovers
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -14,7 +14,7 @@ RASA := $(VENV)/bin/rasa
 RASA_FILES := --config bot/config.yml --domain bot/domain --data data
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup train run shell test unit stories validate eval bench triage lock lint clean
+.PHONY: help setup services train run shell test unit validate eval bench triage lock lint clean leftovers
 
 help:
 	@echo "make run    - set up, train when needed, seed demo data, start the assistant"
@@ -29,7 +29,8 @@ $(STAMP): requirements/base.lock requirements/dev.lock
 	$(PY) -m pip install --quiet --no-deps --ignore-requires-python -r requirements/base.lock -r requirements/dev.lock
 	@touch $@
 
-# The web chat widget (rasa-webchat) from the npm registry, served locally by the Rasa server.
+# The web chat's socket.io client (socket.io-client) from the npm registry, served locally by the
+# Rasa server with the widget (bot/web/static, docs/webchat.md).
 WEB_STAMP := bot/web/node_modules/.package-lock.json
 $(WEB_STAMP): bot/web/package.json bot/web/package-lock.json
 	npm ci --prefix bot/web
@@ -40,32 +41,37 @@ setup: $(STAMP) $(WEB_STAMP)
 # The model is named after a hash of everything it is built from (config, domain, data, custom
 # components): an unchanged model is reused as is; a changed one is retrained, and Rasa's own
 # fingerprinting cache (.rasa/) retrains only the components whose inputs changed.
-MODEL_HASH = $(shell cat bot/config.yml $$(find bot/domain data bot/components -type f \( -name '*.yml' -o -name '*.py' \) | sort) | sha256sum | cut -c1-12)
-MODEL := models/model-$(MODEL_HASH).tar.gz
+MODEL = $(shell $(PYTHON) bot/model_hash.py)
+export RASA_MODEL = $(MODEL)
 
 train: setup
 	@mkdir -p models
 	@if [ -f $(MODEL) ]; then touch $(MODEL); echo "$(MODEL) is up to date (config, domain, data unchanged)"; \
-	else $(RASA) train $(RASA_FILES) --out models --augmentation 0 --fixed-model-name model-$(MODEL_HASH); fi
+	else $(RASA) train $(RASA_FILES) --out models --augmentation 0 --fixed-model-name $(notdir $(basename $(basename $(MODEL)))); fi
 
 run: train
-	$(PY) -m bot.launcher --demo
+	$(PY) -m bot.launcher --demo --model $(MODEL)
 
 shell: train
-	$(PY) -m bot.launcher --shell
+	$(PY) -m bot.launcher --shell --model $(MODEL)
 
 validate: setup
 	$(RASA) data validate $(RASA_FILES) --fail-on-warnings
 
-stories: train
-	$(RASA) test core --model $(MODEL) --stories tests/stories --endpoints bot/endpoints.yml \
-		--fail-on-prediction-errors --out results/stories
-
+# What a fresh clone can run: no model, no servers, no system services.
 unit: setup
-	$(PY) -m pytest -m "not e2e"
+	$(PY) -m pytest -m "not needs_model and not needs_servers and not needs_postgres and not needs_redis and not needs_chromium"
 
-test: lint validate stories
-	$(PY) -m pytest
+# System services the tests need (PostgreSQL, Redis, Chromium), installed from Debian when missing.
+services:
+	@tests/provision.sh
+
+test: lint validate services train
+	$(PY) -m pytest; status=$$?; $(PY) tests/leftovers.py; exit $$(( status || $$? ))
+
+# Processes of this checkout still running (a server a test left behind): exit 1 when there is one.
+leftovers:
+	$(PY) tests/leftovers.py
 
 # NLU benchmark: ours vs the stock `rasa init` pipeline, held-out splits and public sets.
 eval: setup
@@ -77,9 +83,10 @@ bench: train
 	$(PY) tests/benchmarks/bench.py $(ARGS)
 
 # Support triage of a message file (CSV / JSONL): make triage FILE=inbox.csv [OUT=triaged.jsonl]
+# [ARGS=--tickets] (tickets in the agents' queue for the messages that need a person)
 triage: train
-	@test -n "$(FILE)" || { echo "usage: make triage FILE=messages.csv|.jsonl [OUT=triaged.csv|.jsonl]" >&2; exit 2; }
-	$(PY) -m bot.triage "$(FILE)" $(if $(OUT),--out "$(OUT)")
+	@test -n "$(FILE)" || { echo "usage: make triage FILE=messages.csv|.jsonl [OUT=triaged.csv|.jsonl] [ARGS=--tickets]" >&2; exit 2; }
+	$(PY) -m bot.triage "$(FILE)" $(if $(OUT),--out "$(OUT)") $(ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check bot actions tests

@@ -5,6 +5,8 @@
 
 * ``bot/domain/responses/offers.yml``: "Shall I ... for you?" after an answer that describes something
   the bot can do, one response per skill, each with a Yes button that starts the skill and a No button.
+* ``bot/domain/responses/choices.yml``: the questions answered with a button per choice (cancellation
+  reason, dispute reason, what to do), whose titles are the glossary's words (``bot/domain/glossary.yml``).
 * ``data/rules/interruptions.yml``: inside every skill form, the same side questions are answered and
   the form resumes, "no" stops it and a request for a person hands over (forms x interruptions).
 """
@@ -51,14 +53,14 @@ OFFERS: dict[str, dict[str, str]] = {
         "sw": "Nikutumie ombi la kughairi kwa muuzaji kwa niaba yako?",
     },
     "restore_order": {
-        "en": "Shall I try to bring back your cancelled order?",
+        "en": "Shall I try to resume your cancelled order?",
         "fr": "Voulez-vous que j'essaie de rétablir votre commande annulée ?",
-        "sw": "Nijaribu kuirudisha oda uliyoighairi?",
+        "sw": "Nijaribu kuendeleza oda uliyoighairi?",
     },
     "open_dispute": {
         "en": "Shall I open a dispute for you?",
         "fr": "Voulez-vous que j'ouvre un litige pour vous ?",
-        "sw": "Nikufungulie mgogoro (dispute)?",
+        "sw": "Nikufungulie mgogoro?",
     },
     "cancel_dispute": {
         "en": "Shall I withdraw the dispute for you?",
@@ -68,7 +70,7 @@ OFFERS: dict[str, dict[str, str]] = {
     "request_human": {
         "en": "Shall I pass you to a person from our support team?",
         "fr": "Voulez-vous que je vous mette en relation avec un conseiller ?",
-        "sw": "Nikuunganishe na mhudumu wa timu yetu ya msaada?",
+        "sw": "Nikuunganishe na mhudumu wa timu yetu ya huduma kwa wateja?",
     },
 }
 
@@ -86,6 +88,59 @@ def offers() -> dict[str, Any]:
         responses[f"utter_offer_{intent}"] = [
             _variation(texts[lang], [{"title": OFFER_BUTTONS[lang][0], "payload": f"/{intent}"},
                                      {"title": OFFER_BUTTONS[lang][1], "payload": "/deny"}], lang)
+            for lang in LANGUAGES
+        ]
+    return {"version": "3.1", "responses": responses}
+
+
+# --- choices -------------------------------------------------------------------------------------
+
+CHOICES: dict[str, dict[str, Any]] = {
+    "utter_ask_cancel_reason": {
+        "labels": "cancel_reason",
+        "payload": '/inform{{{{"cancel_reason": "{code}"}}}}',
+        "text": {
+            "en": "Why do you want to cancel? Tip: choose \"{no_longer_needed}\": the other reasons lower the seller's"
+                  " rating, and the seller may then refuse.",
+            "fr": "Pourquoi voulez-vous annuler ? Conseil : choisissez « {no_longer_needed} ». Les autres motifs font"
+                  " baisser la note du vendeur, qui risque alors de refuser.",
+            "sw": "Kwa nini unataka kughairi? Ushauri: chagua \"{no_longer_needed}\". Sababu nyingine zinashusha"
+                  " ukadiriaji (rating) wa muuzaji, na huenda akakataa kughairi.",
+        },
+    },
+    "utter_ask_dispute_reason": {
+        "labels": "dispute_reason",
+        "payload": '/inform{{{{"dispute_reason": "{code}"}}}}',
+        "text": {
+            "en": "What is the problem with the order?",
+            "fr": "Quel est le problème avec la commande ?",
+            "sw": "Oda ina tatizo gani?",
+        },
+    },
+    "utter_ask_what_to_do": {
+        "labels": "skills",
+        "codes": ("order_status", "order_not_received", "cancel_order", "open_dispute", "refund_status",
+                  "request_human"),
+        "payload": "/{code}",
+        "text": {
+            "en": "What would you like me to do? Pick one, or tell me in your own words.",
+            "fr": "Que voulez-vous que je fasse ? Choisissez, ou dites-le-moi avec vos mots.",
+            "sw": "Ungependa nikusaidie nini? Chagua hapa chini, au niambie kwa maneno yako.",
+        },
+    },
+}
+
+
+def choices() -> dict[str, Any]:
+    glossary = yaml.safe_load((ROOT / "bot" / "domain" / "glossary.yml").read_text(encoding="utf-8"))
+    responses = {}
+    for name, spec in CHOICES.items():
+        labels = glossary["skills"] if spec["labels"] == "skills" else glossary["labels"][spec["labels"]]
+        codes = spec.get("codes") or tuple(labels)
+        responses[name] = [
+            _variation(spec["text"][lang].format(**{code: labels[code][lang] for code in labels}),
+                       [{"title": labels[code][lang], "payload": spec["payload"].format(code=code)} for code in codes],
+                       lang)
             for lang in LANGUAGES
         ]
     return {"version": "3.1", "responses": responses}
@@ -126,6 +181,7 @@ def interruptions() -> dict[str, Any]:
 
 GENERATED = {
     "bot/domain/responses/offers.yml": offers,
+    "bot/domain/responses/choices.yml": choices,
     "data/rules/interruptions.yml": interruptions,
 }
 

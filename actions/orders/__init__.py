@@ -35,6 +35,7 @@ from .views import (
     RefundView,
     Result,
     ShipmentView,
+    TicketDetails,
     TicketView,
     TrackingEventView,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "Result",
     "ShipmentView",
     "TicketPriority",
+    "TicketDetails",
     "TicketStatus",
     "TicketView",
     "TrackingEventView",

@@ -96,6 +96,25 @@ def parse_ticket_number(raw: str) -> int | None:
     return int(text) if text.isdigit() and text.isascii() else None
 
 
+# Readable references of what a buyer files, to quote to an agent: a letter for the kind, then the
+# row id on six digits (``C-000013``), like ticket numbers. Language-neutral on purpose.
+REFERENCE_PREFIXES = {"cancellation": "C-", "dispute": "D-"}
+
+
+def reference(kind: str, row_id: int) -> str:
+    return f"{REFERENCE_PREFIXES[kind]}{row_id:06d}"
+
+
+def parse_reference(kind: str, raw: str) -> int | None:
+    """``"c-000013"`` / ``"C-13"`` -> 13 for kind ``cancellation``; None for anything else."""
+    text = raw.strip().upper()
+    prefix = REFERENCE_PREFIXES[kind]
+    if not text.startswith(prefix):
+        return None
+    digits = text[len(prefix) :]
+    return int(digits) if digits.isdigit() and digits.isascii() else None
+
+
 def normalize_channel(channel: str) -> str:
     return channel.strip().lower()
 

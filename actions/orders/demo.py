@@ -33,6 +33,7 @@ from .enums import (
     OrderStatus,
     RefundReason,
     RefundStatus,
+    TrackingMilestone,
 )
 from .models import (
     AuditLog,
@@ -62,6 +63,8 @@ class DemoCustomer:
     phone: str
     country: str
     language: Language
+    locale: str  # CLDR locale: how dates and amounts are written for them
+    time_zone: str
     order_prefix: str
     currency: str
     rate_per_usd: Decimal
@@ -78,6 +81,8 @@ CUSTOMERS: tuple[DemoCustomer, ...] = (
         phone="+221771234567",
         country="SN",
         language=Language.FR,
+        locale="fr_SN",
+        time_zone="Africa/Dakar",
         order_prefix="81700345",
         currency="XOF",
         rate_per_usd=Decimal("605"),
@@ -92,6 +97,8 @@ CUSTOMERS: tuple[DemoCustomer, ...] = (
         phone="+254712345678",
         country="KE",
         language=Language.SW,
+        locale="sw_KE",
+        time_zone="Africa/Nairobi",
         order_prefix="81700512",
         currency="KES",
         rate_per_usd=Decimal("129"),
@@ -106,6 +113,8 @@ CUSTOMERS: tuple[DemoCustomer, ...] = (
         phone="+447700900123",
         country="GB",
         language=Language.EN,
+        locale="en_GB",
+        time_zone="Europe/London",
         order_prefix="81700877",
         currency="GBP",
         rate_per_usd=Decimal("0.79"),
@@ -190,14 +199,14 @@ class _Builder:
         order.shipped_at = self.ago(days_ago)
         order.estimated_delivery = eta
         order.protection_end = eta + timedelta(days=15)
-        milestones = (
-            ("Seller shipped the parcel", "Shenzhen, CN"),
-            ("Arrived at sorting center", "Guangzhou, CN"),
-            ("Departed from country of origin", "Guangzhou, CN"),
-            ("Arrived in destination country", self.customer.city),
-            ("Customs clearance completed", self.customer.city),
-            ("Out for delivery", self.customer.city),
-            ("Delivered", self.customer.city),
+        milestones = (  # (code, the carrier's wording, where)
+            (TrackingMilestone.SHIPPED, "Seller shipped the parcel", "Shenzhen, CN"),
+            (TrackingMilestone.AT_SORTING_CENTER, "Arrived at sorting center", "Guangzhou, CN"),
+            (TrackingMilestone.DEPARTED_ORIGIN, "Departed from country of origin", "Guangzhou, CN"),
+            (TrackingMilestone.ARRIVED_DESTINATION, "Arrived in destination country", self.customer.city),
+            (TrackingMilestone.CUSTOMS_CLEARED, "Customs clearance completed", self.customer.city),
+            (TrackingMilestone.OUT_FOR_DELIVERY, "Out for delivery", self.customer.city),
+            (TrackingMilestone.DELIVERED, "Delivered", self.customer.city),
         )
         last_scan = min(eta, self.now - timedelta(hours=6))
         step = (last_scan - order.shipped_at) / max(progress - 1, 1)
@@ -205,9 +214,10 @@ class _Builder:
             TrackingEvent(
                 at=order.shipped_at + step * i,
                 location=location,
+                code=code,
                 description=description,
             )
-            for i, (description, location) in enumerate(milestones[:progress])
+            for i, (code, description, location) in enumerate(milestones[:progress])
         ]
         order.shipment = Shipment(
             carrier=CARRIERS[self.carrier],
@@ -502,6 +512,8 @@ def _upsert_customer(session: Session, spec: DemoCustomer, now: datetime) -> Cus
     customer.phone = spec.phone
     customer.country = spec.country
     customer.preferred_language = spec.language
+    customer.locale = spec.locale
+    customer.time_zone = spec.time_zone
     session.flush()
     for channel, external_id in spec.identities:
         identity = session.execute(

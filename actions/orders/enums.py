@@ -75,6 +75,20 @@ ACTIVE_DISPUTE_STATES = frozenset(
 RESOLVED_DISPUTE_STATES = frozenset({DisputeStatus.RESOLVED_BUYER, DisputeStatus.RESOLVED_SELLER})
 
 
+class TrackingMilestone(str, Enum):
+    """What a carrier scan means, stored instead of the carrier's English wording so the bot can
+    say it in the buyer's language (``bot/domain/glossary.yml``, labels ``milestone``)."""
+
+    SHIPPED = "shipped"  # the seller handed the parcel to the carrier
+    AT_SORTING_CENTER = "at_sorting_center"
+    DEPARTED_ORIGIN = "departed_origin"
+    ARRIVED_DESTINATION = "arrived_destination"
+    CUSTOMS_CLEARED = "customs_cleared"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERED = "delivered"
+    IN_TRANSIT = "in_transit"  # any other scan: the parcel is moving
+
+
 class RefundStatus(str, Enum):
     PENDING = "pending"
     COMPLETED = "completed"
@@ -99,10 +113,29 @@ class TicketPriority(str, Enum):
 
 
 class TicketStatus(str, Enum):
-    OPEN = "open"
-    IN_PROGRESS = "in_progress"
-    HANDED_BACK = "handed_back"
+    OPEN = "open"  # waiting for an agent
+    IN_PROGRESS = "in_progress"  # an agent has answered
+    HANDED_BACK = "handed_back"  # the bot has the conversation again
     CLOSED = "closed"
+
+
+ACTIVE_TICKET_STATES = frozenset({TicketStatus.OPEN, TicketStatus.IN_PROGRESS})
+
+
+class TicketQueue(str, Enum):
+    """Where a ticket waits: by topic, or ``human`` when nobody could tell (or a person was asked for)."""
+
+    CANCELLATIONS = "cancellations"
+    DISPUTES = "disputes"
+    DELIVERY = "delivery"
+    REFUNDS = "refunds"
+    OTHER = "other"
+    HUMAN = "human"
+
+
+class TicketSource(str, Enum):
+    CHAT = "chat"  # a conversation handed over to an agent (it is paused until handed back)
+    TRIAGE = "triage"  # a message triaged in bulk (e-mail, contact form): no conversation
 
 
 def values(enum_cls: type[Enum]) -> list[str]:

@@ -35,7 +35,10 @@ from .enums import (
     RefundReason,
     RefundStatus,
     TicketPriority,
+    TicketQueue,
+    TicketSource,
     TicketStatus,
+    TrackingMilestone,
     values,
 )
 
@@ -126,6 +129,10 @@ class Customer(Base):
     phone = sa.Column(sa.String(16), unique=True)  # E.164, e.g. +254712345678
     country = sa.Column(sa.String(2))  # ISO 3166 alpha-2: how local phone numbers are read
     preferred_language = sa.Column(_enum(Language, "language"), nullable=False, default=Language.EN)
+    # Regional settings dates and amounts are written in: a CLDR locale (``fr_SN``) and an IANA
+    # time zone (``Africa/Dakar``); None: the bot's default for the conversation's language.
+    locale = sa.Column(sa.String(16))
+    time_zone = sa.Column(sa.String(64))
     created_at = sa.Column(UTCDateTime, nullable=False)
 
     identities = relationship("ChannelIdentity", back_populates="customer", passive_deletes=True)
@@ -234,8 +241,10 @@ class TrackingEvent(Base):
     id = sa.Column(sa.Integer, primary_key=True)
     shipment_id = sa.Column(sa.Integer, _fk("shipments.id"), nullable=False, index=True)
     at = sa.Column(UTCDateTime, nullable=False)
-    location = sa.Column(sa.String(120), nullable=False)
-    description = sa.Column(sa.String(255), nullable=False)
+    location = sa.Column(sa.String(120), nullable=False)  # "City, CC" (ISO 3166 country code)
+    # What the scan means; the bot renders it in the buyer's language.
+    code = sa.Column(_enum(TrackingMilestone, "tracking_milestone"), nullable=False)
+    description = sa.Column(sa.String(255), nullable=False)  # the carrier's own wording, for agents
 
 
 class CancellationRequest(Base):
@@ -318,7 +327,12 @@ class Refund(Base):
 
 
 class SupportTicket(Base):
-    """A hand-off to a human agent.  Its public number is derived from the id: ``T-000123``."""
+    """A hand-off to a human agent.  Its public number is derived from the id: ``T-000123``.
+
+    A chat ticket knows its conversation (``conversation_id``, the Rasa sender id, and the
+    ``channel`` the customer used): the agent console reads and answers it there. A triage ticket
+    has no conversation; ``source_message_id`` (unique) is the inbound message it was filed for
+    and ``reply_to`` where the message came from (e-mail address, phone)."""
 
     __tablename__ = "support_tickets"
 
@@ -334,6 +348,16 @@ class SupportTicket(Base):
     status = sa.Column(_enum(TicketStatus, "ticket_status"), nullable=False)
     created_at = sa.Column(UTCDateTime, nullable=False)
     updated_at = sa.Column(UTCDateTime, nullable=False)
+    queue = sa.Column(_enum(TicketQueue, "ticket_queue"), nullable=False, default=TicketQueue.HUMAN)
+    source = sa.Column(_enum(TicketSource, "ticket_source"), nullable=False, default=TicketSource.CHAT)
+    conversation_id = sa.Column(sa.String(128), index=True)
+    source_message_id = sa.Column(sa.String(200), unique=True)
+    reply_to = sa.Column(sa.String(254))
+    due_at = sa.Column(UTCDateTime, nullable=False, index=True)  # first answer due (priority's SLA)
+    agent = sa.Column(sa.String(64))  # the agent who answered last
+    first_response_at = sa.Column(UTCDateTime)
+    handed_back_at = sa.Column(UTCDateTime)
+    closed_at = sa.Column(UTCDateTime)
 
 
 class AuditLog(Base):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from . import rules
-from .contacts import ticket_number
+from .contacts import reference, ticket_number
 from .enums import (
     ACTIVE_DISPUTE_STATES,
     CANCELLATION_CONFIRMED,
@@ -95,6 +95,7 @@ def refund_view(refund: Refund) -> RefundView:
 def cancellation_view(request: CancellationRequest) -> CancellationView:
     return CancellationView(
         id=request.id,
+        reference=reference("cancellation", request.id),
         status=request.status.value,
         reason=request.reason.value,
         requested_at=request.requested_at,
@@ -107,6 +108,7 @@ def dispute_view(dispute: Dispute, order: Order) -> DisputeView:
     withdrawn = dispute.status is DisputeStatus.WITHDRAWN
     return DisputeView(
         id=dispute.id,
+        reference=reference("dispute", dispute.id),
         reason=dispute.reason.value,
         status=dispute.status.value,
         description=dispute.description,
@@ -122,7 +124,7 @@ def shipment_view(shipment: Shipment) -> ShipmentView:
         carrier=shipment.carrier,
         tracking_number=shipment.tracking_number,
         events=tuple(
-            TrackingEventView(at=e.at, location=e.location, description=e.description)
+            TrackingEventView(at=e.at, location=e.location, code=e.code.value, description=e.description)
             for e in shipment.events
         ),
     )
@@ -160,6 +162,8 @@ def order_view(order: Order) -> OrderView:
         cancellation=cancellation_view(latest_request) if latest_request is not None else None,
         dispute=dispute_view(dispute, order) if dispute is not None else None,
         refund=refund_view(order.refund) if order.refund is not None else None,
+        customer_locale=order.customer.locale,
+        customer_time_zone=order.customer.time_zone,
     )
 
 
@@ -170,7 +174,7 @@ def identity_views(customer: Customer) -> tuple[IdentityView, ...]:
     )
 
 
-def ticket_view(ticket: SupportTicket, order_number: str | None) -> TicketView:
+def ticket_view(ticket: SupportTicket, order_number: str | None, customer_name: str | None = None) -> TicketView:
     return TicketView(
         number=ticket_number(ticket.id),
         customer_id=ticket.customer_id,
@@ -184,4 +188,15 @@ def ticket_view(ticket: SupportTicket, order_number: str | None) -> TicketView:
         status=ticket.status.value,
         created_at=ticket.created_at,
         updated_at=ticket.updated_at,
+        queue=ticket.queue.value,
+        source=ticket.source.value,
+        conversation_id=ticket.conversation_id,
+        source_message_id=ticket.source_message_id,
+        reply_to=ticket.reply_to,
+        due_at=ticket.due_at,
+        agent=ticket.agent,
+        first_response_at=ticket.first_response_at,
+        handed_back_at=ticket.handed_back_at,
+        closed_at=ticket.closed_at,
+        customer_name=customer_name,
     )

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
-from .clock import add_business_days
+from .clock import add_business_days, as_utc
 from .enums import (
     ACTIVE_DISPUTE_STATES,
     PAID_NOT_SHIPPED,
@@ -29,6 +29,9 @@ from .enums import (
     DisputeStatus,
     OrderStatus,
     RefundStatus,
+    TicketPriority,
+    TicketQueue,
+    TicketStatus,
 )
 
 SELLER_RESPONSE_HOURS = 72
@@ -36,12 +39,9 @@ SELLER_RESPONSE_WINDOW = timedelta(hours=SELLER_RESPONSE_HOURS)
 DISPUTE_REOPEN_WINDOW = timedelta(days=15)
 REFUND_MIN_BUSINESS_DAYS = 3
 REFUND_MAX_BUSINESS_DAYS = 10
-# What a buyer can still do once the parcel has left: the three grounds named in the guides.
-POST_SHIPMENT_DISPUTE_REASONS = (
-    DisputeReason.WRONG_TRACKING,
-    DisputeReason.BAD_QUALITY,
-    DisputeReason.NOT_RECEIVED,
-)
+# What a buyer can still do once the parcel has left: a dispute, for any of the reasons
+# ``open_dispute`` accepts (the guides name three; the dispute form offers all six).
+POST_SHIPMENT_DISPUTE_REASONS = tuple(DisputeReason)
 
 
 class Code:
@@ -105,6 +105,11 @@ class Code:
     REQUEST_NOT_FOUND = "request_not_found"
     SELLER_APPROVED = "seller_approved"
     SELLER_REJECTED = "seller_rejected"
+    TICKET_ALREADY_OPEN = "ticket_already_open"  # the conversation already has an active ticket
+    TICKET_STATUS_UNCHANGED = "ticket_status_unchanged"
+    TICKET_TRANSITION_NOT_ALLOWED = "ticket_transition_not_allowed"
+    TICKET_NOT_ACTIVE = "ticket_not_active"  # handed back or closed: nothing to answer any more
+    TICKET_REPLY_RECORDED = "ticket_reply_recorded"
 
 
 # Every code a rule refuses with: the bot explains each one to the user (utter_refuse_<code>).
@@ -327,3 +332,81 @@ def refund_expectation(
 
 def cancellation_deadline(requested_at: datetime) -> datetime:
     return requested_at + SELLER_RESPONSE_WINDOW
+
+
+# --- support tickets -----------------------------------------------------------------------
+
+# How long a ticket may wait for an agent's first answer, by priority.
+TICKET_SLA = MappingProxyType({
+    TicketPriority.URGENT: timedelta(hours=1),
+    TicketPriority.HIGH: timedelta(hours=4),
+    TicketPriority.NORMAL: timedelta(hours=24),
+    TicketPriority.LOW: timedelta(hours=72),
+})
+QUEUE_BY_INTENT = MappingProxyType({
+    "cancel_order": TicketQueue.CANCELLATIONS,
+    "restore_order": TicketQueue.CANCELLATIONS,
+    "open_dispute": TicketQueue.DISPUTES,
+    "cancel_dispute": TicketQueue.DISPUTES,
+    "order_status": TicketQueue.DELIVERY,
+    "order_not_received": TicketQueue.DELIVERY,
+    "refund_status": TicketQueue.REFUNDS,
+    "request_human": TicketQueue.HUMAN,
+})
+# Where a ticket can go from each status; a closed ticket stays closed.
+TICKET_TRANSITIONS = MappingProxyType({
+    TicketStatus.OPEN: frozenset({TicketStatus.IN_PROGRESS, TicketStatus.HANDED_BACK, TicketStatus.CLOSED}),
+    TicketStatus.IN_PROGRESS: frozenset({TicketStatus.HANDED_BACK, TicketStatus.CLOSED}),
+    TicketStatus.HANDED_BACK: frozenset({TicketStatus.CLOSED}),
+    TicketStatus.CLOSED: frozenset(),
+})
+EXPIRY_WINDOW = timedelta(days=3)
+
+
+def ticket_due(priority: TicketPriority, opened_at: datetime) -> datetime:
+    """When the first answer is due (the SLA of the ticket's priority)."""
+    return opened_at + TICKET_SLA[priority]
+
+
+def ticket_queue(intent: str | None) -> TicketQueue:
+    return QUEUE_BY_INTENT.get(intent or "", TicketQueue.OTHER)
+
+
+def can_set_ticket_status(current: TicketStatus, new: TicketStatus) -> Decision:
+    if new is current:
+        return Decision.allow(Code.TICKET_STATUS_UNCHANGED, status=current)
+    if new in TICKET_TRANSITIONS[current]:
+        return Decision.allow(Code.TICKET_STATUS_SET, status=new)
+    return Decision.refuse(Code.TICKET_TRANSITION_NOT_ALLOWED, status=current, requested=new)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return None if value is None else as_utc(value)
+
+
+def urgent_reasons(order: Any, now: datetime) -> list[str]:
+    """Why an order (an :class:`~actions.orders.views.OrderView` of the customer's own) needs a
+    person now; [] when nothing is about to go wrong. Used for a ticket's priority, by the bot's
+    handoff and by bulk triage alike."""
+    reasons = []
+    now = _aware(now)
+    soon = now + EXPIRY_WINDOW
+    eta = _aware(order.estimated_delivery)
+    if order.status == OrderStatus.SHIPPED and eta is not None and eta < now:
+        reasons.append("delivery_overdue")
+    dispute = order.dispute
+    if dispute is not None and dispute.status == DisputeStatus.ESCALATED:
+        reasons.append("dispute_escalated")
+    protection_end = _aware(order.protection_end)
+    if (
+        order.status in {state.value for state in SHIPPED_STATES}
+        and protection_end is not None
+        and now <= protection_end <= soon
+        and (dispute is None or dispute.status == DisputeStatus.WITHDRAWN)
+    ):
+        reasons.append("protection_ends_soon")
+    if dispute is not None and dispute.status == DisputeStatus.WITHDRAWN:
+        reopen_until = _aware(dispute.reopen_until)
+        if reopen_until is not None and now <= reopen_until <= soon:
+            reasons.append("dispute_reopen_window_ends_soon")
+    return reasons

@@ -72,6 +72,8 @@ class CustomerView(_Dict):
     country: str | None
     preferred_language: str
     identities: tuple[IdentityView, ...] = ()
+    locale: str | None = None  # CLDR locale for dates and amounts, e.g. fr_SN
+    time_zone: str | None = None  # IANA time zone, e.g. Africa/Dakar
 
 
 @dataclass(frozen=True)
@@ -84,8 +86,9 @@ class ItemView(_Dict):
 @dataclass(frozen=True)
 class TrackingEventView(_Dict):
     at: datetime
-    location: str
-    description: str
+    location: str  # "City, CC"
+    code: str  # enums.TrackingMilestone: what to tell the buyer, in their language
+    description: str  # the carrier's own (English) wording: for agents, never shown to buyers
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,7 @@ class ShipmentView(_Dict):
 @dataclass(frozen=True)
 class CancellationView(_Dict):
     id: int
+    reference: str  # C-000013: what the buyer quotes
     status: str
     reason: str
     requested_at: datetime
@@ -108,6 +112,7 @@ class CancellationView(_Dict):
 @dataclass(frozen=True)
 class DisputeView(_Dict):
     id: int
+    reference: str  # D-000013: what the buyer quotes
     reason: str
     status: str
     description: str
@@ -163,6 +168,10 @@ class OrderView(_Dict):
     cancellation: CancellationView | None  # the pending request, else the latest one
     dispute: DisputeView | None  # the active dispute, else the latest one
     refund: RefundView | None
+    # The owner's regional settings (Customer.locale / time_zone), to write this order's dates and
+    # amounts as they read them; None: the default of the conversation's language.
+    customer_locale: str | None = None
+    customer_time_zone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -179,6 +188,27 @@ class TicketView(_Dict):
     status: str
     created_at: datetime
     updated_at: datetime
+    queue: str = "human"
+    source: str = "chat"
+    conversation_id: str | None = None
+    source_message_id: str | None = None
+    reply_to: str | None = None
+    due_at: datetime | None = None
+    agent: str | None = None
+    first_response_at: datetime | None = None
+    handed_back_at: datetime | None = None
+    closed_at: datetime | None = None
+    customer_name: str | None = None
+
+
+@dataclass(frozen=True)
+class TicketDetails(_Dict):
+    """What an agent sees of a ticket: the ticket, its customer, and that customer's orders only."""
+
+    ticket: TicketView
+    customer: CustomerView | None
+    order: OrderView | None  # the ticket's order (always the ticket's customer's own)
+    recent_orders: tuple[OrderSummary, ...]
 
 
 @dataclass(frozen=True)
@@ -193,3 +223,5 @@ class DeadlineOutcome(_Dict):
     identities: tuple[IdentityView, ...]
     decided_at: datetime
     refund: RefundView
+    locale: str | None = None
+    time_zone: str | None = None

@@ -13,13 +13,13 @@ import os
 import re
 import time
 from collections.abc import Callable
-from datetime import date, datetime
 from typing import Any, TypeVar
 
 from rasa_sdk import Tracker
 
 from actions.orders import OrderService, get_service
 from actions.orders.views import OrderView
+from actions.skills.localise import Localiser
 from bot.channels.identity import customer_from_token, message_token, sign_in_state, trusted_identity
 
 logger = logging.getLogger(__name__)
@@ -167,41 +167,28 @@ def channel_name(tracker: Tracker) -> str:
     return tracker.get_latest_input_channel() or "unknown"
 
 
-def fmt_date(value: Any) -> str:
-    """ISO dates read the same in every language: 2026-12-02."""
-    if value is None:
-        return "-"
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M UTC") if (value.hour or value.minute) else value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
+def localiser(tracker: Tracker, order: OrderView | None = None) -> Localiser:
+    """Writes facts in the conversation's language, with the order owner's locale and time zone
+    (the defaults of the language when there is no order yet): see ``actions/skills/localise.py``."""
+    if order is None:
+        return Localiser(language(tracker))
+    return Localiser(language(tracker), order.customer_locale, order.customer_time_zone)
 
 
-def fmt_day(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.date().isoformat() if isinstance(value, datetime) else str(value)
-
-
-def order_vars(order: OrderView) -> dict[str, Any]:
-    """Template variables that describe an order in any language."""
+def order_vars(order: OrderView, loc: Localiser) -> dict[str, Any]:
+    """Template variables that describe an order, written for this conversation."""
     items = ", ".join(
-        f"{item.quantity} x {item.title}" if item.quantity > 1 else item.title for item in order.items
+        f"{item.quantity} × {item.title}" if item.quantity > 1 else item.title for item in order.items
     )
     tracking = order.shipment.tracking_number if order.shipment else "-"
     return {
         "order_id": order.number,
         "items": items or "-",
-        "amount": str(order.amount),
+        "amount": loc.money(order.amount, order.currency),
         "currency": order.currency,
         "seller": order.seller,
         "tracking_number": tracking,
-        "paid_date": fmt_day(order.paid_at or order.created_at),
+        "paid_date": loc.day(order.paid_at or order.created_at),
     }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -19,17 +20,18 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.orders.enums import CancellationReason, DisputeReason, values
 from actions.orders.rules import REFUSALS, Code
+from actions.orders.views import OrderView
 from actions.skills import context as ctx
 from actions.skills import ratelimit
 from actions.skills.catalogue import BY_FORM
 from actions.skills.context import ServiceUnavailable, call, service
+from actions.skills.localise import Localiser
 
 MAX_FAILURES = 3
-CANCEL_REASONS = ("no_longer_needed", "wrong_item_ordered", "found_cheaper", "delivery_too_slow",
-                  "seller_issue", "other")
-DISPUTE_REASONS = ("not_received", "bad_quality", "not_as_described", "wrong_tracking", "damaged",
-                   "wrong_item")
+CANCEL_REASONS = tuple(values(CancellationReason))  # one home: the order service's enums
+DISPUTE_REASONS = tuple(values(DisputeReason))
 # Free-text answers that name a reason without the NLU tagging it (folded, any language).
 REASON_KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
     "cancel_reason": {
@@ -119,10 +121,15 @@ def refusal(dispatcher: CollectingDispatcher, code: str, **variables: Any) -> di
     return {"task_blocked": True}
 
 
-class OrderFormValidator(FormValidationAction):
-    """Shared by all skill forms; subclasses add ``check_order`` and detail validators."""
+class OrderFormValidator(FormValidationAction, ABC):
+    """Shared by all skill forms; subclasses set ``form`` and add ``check_order`` and detail validators.
 
-    form = ""
+    Abstract (no ``form``), so the action server does not register the base itself as an action."""
+
+    @property
+    @abstractmethod
+    def form(self) -> str:
+        """The form this validates, e.g. ``"cancel_form"``."""
 
     def name(self) -> str:
         return f"validate_{self.form}"
@@ -268,10 +275,7 @@ class ValidateCancelForm(OrderFormValidator):
         result = await call(service().check_cancellation, order_number=order.number, customer_id=customer)
         if result.ok:
             return {}
-        variables = ctx.order_vars(order)
-        if order.cancellation is not None:
-            variables["deadline"] = ctx.fmt_date(order.cancellation.deadline)
-        return refusal(dispatcher, result.code, **variables)
+        return refusal(dispatcher, result.code, **refusal_vars(order, result.data, ctx.localiser(tracker, order)))
 
     async def validate_cancel_reason(self, value, dispatcher, tracker, domain):
         code = reason_from_text("cancel_reason", value)
@@ -284,7 +288,9 @@ class ValidateRestoreForm(OrderFormValidator):
 
     async def check_order(self, order, customer, dispatcher, tracker):
         result = await call(service().check_resume, order_number=order.number, customer_id=customer)
-        return {} if result.ok else refusal(dispatcher, result.code, **ctx.order_vars(order))
+        if result.ok:
+            return {}
+        return refusal(dispatcher, result.code, **refusal_vars(order, result.data, ctx.localiser(tracker, order)))
 
 
 class ValidateDisputeForm(OrderFormValidator):
@@ -298,12 +304,13 @@ class ValidateDisputeForm(OrderFormValidator):
             service().check_dispute, order_number=order.number, customer_id=customer,
             reason=reason if reason in DISPUTE_REASONS else None,
         )
+        loc = ctx.localiser(tracker, order)
         if not result.ok:
-            return refusal(dispatcher, result.code, **dispute_vars(order, result.data))
+            return refusal(dispatcher, result.code, **refusal_vars(order, result.data, loc))
         outcome = result.data.get("resolved_outcome")
         if outcome and reason not in DISPUTE_REASONS:
             # A decided dispute is final for its problem; say so before asking which problem it is.
-            dispatcher.utter_message(response=f"utter_dispute_decided_{outcome}", **ctx.order_vars(order))
+            dispatcher.utter_message(response=f"utter_dispute_decided_{outcome}", **ctx.order_vars(order, loc))
         return {}
 
     async def validate_dispute_reason(self, value, dispatcher, tracker, domain):
@@ -328,7 +335,8 @@ class ValidateDisputeForm(OrderFormValidator):
                 return {"dispute_reason": code, "task_blocked": True}
             if not result.ok:
                 order = await call(service().get_order, order_number=order_number, customer_id=customer)
-                return {"dispute_reason": code, **refusal(dispatcher, result.code, **dispute_vars(order, result.data))}
+                variables = refusal_vars(order, result.data, ctx.localiser(tracker, order))
+                return {"dispute_reason": code, **refusal(dispatcher, result.code, **variables)}
         return {"dispute_reason": code}
 
     async def validate_dispute_description(self, value, dispatcher, tracker, domain):
@@ -348,15 +356,26 @@ class ValidateWithdrawForm(OrderFormValidator):
 
     async def check_order(self, order, customer, dispatcher, tracker):
         result = await call(service().check_withdraw_dispute, order_number=order.number, customer_id=customer)
-        return {} if result.ok else refusal(dispatcher, result.code, **ctx.order_vars(order))
+        if result.ok:
+            return {}
+        return refusal(dispatcher, result.code, **refusal_vars(order, result.data, ctx.localiser(tracker, order)))
 
 
-def dispute_vars(order: Any, data: dict[str, Any]) -> dict[str, Any]:
-    variables = ctx.order_vars(order) if order is not None else {}
-    when = data.get("estimated_delivery") or data.get("protection_end") or data.get("date")
+# The date a refusal is about, first found: the delivery date, the protection or reopening limit.
+REFUSAL_DATES = ("estimated_delivery", "available_from", "protection_end", "reopen_until", "date")
+
+
+def refusal_vars(order: OrderView | None, data: dict[str, Any], loc: Localiser) -> dict[str, Any]:
+    """What every refusal response may say: the order, the date the rule is about, the pending
+    request's deadline and reference (``date``, ``deadline``, ``reference``)."""
+    variables = ctx.order_vars(order, loc) if order is not None else {}
+    when = next((data[key] for key in REFUSAL_DATES if data.get(key)), None)
     if when is None and order is not None:
         when = order.estimated_delivery or order.protection_end
-    variables["date"] = ctx.fmt_day(when)
+    pending = order.cancellation if order is not None else None
+    variables["date"] = loc.day(when)
+    variables["deadline"] = loc.when(data.get("deadline") or (pending.deadline if pending else None))
+    variables["reference"] = data.get("reference") or (pending.reference if pending else "-")
     return variables
 
 

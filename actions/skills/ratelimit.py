@@ -39,6 +39,8 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.skills.localise import Localiser
+
 DEFAULTS = {
     "VERIFY_MAX_FAILURES": 5,
     "VERIFY_WINDOW_SECONDS": 600,
@@ -157,7 +159,9 @@ def refused(tracker: Tracker, dispatcher: CollectingDispatcher, **targets: Any) 
     wait = limiter().retry_after(keys(tracker, **targets))
     if wait <= 0:
         return False
-    dispatcher.utter_message(response="utter_rate_limited", minutes=max(1, math.ceil(wait / 60)))
+    # "in 1 minute", "dans 15 minutes", "baada ya dakika 15": plural rules of the user's language.
+    retry_in = Localiser(tracker.get_slot("language") or "en").retry_in(60 * max(1, math.ceil(wait / 60)))
+    dispatcher.utter_message(response="utter_rate_limited", retry_in=retry_in)
     return True
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from abc import ABC, abstractmethod
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -17,17 +18,21 @@ from rasa_sdk.events import EventType, ReminderScheduled, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.orders.contacts import reference
+from actions.orders.enums import ACTIVE_DISPUTE_STATES, PAID_NOT_SHIPPED, OrderStatus
 from actions.orders.views import OrderView
 from actions.skills import context as ctx
 from actions.skills.catalogue import BY_ACTION
 from actions.skills.context import ServiceUnavailable, call, service
 from actions.skills.conversation import ActionHandoff
-from actions.skills.forms import MAX_FAILURES, refusal_response, reset_run_slots
+from actions.skills.forms import MAX_FAILURES, refusal_response, refusal_vars, reset_run_slots
+from actions.skills.localise import Localiser
 
 logger = logging.getLogger(__name__)
 
-SHIPPED = {"shipped", "delivered", "completed"}
-NOT_SHIPPED = {"awaiting_payment", "payment_processing", "awaiting_shipment"}
+# Order and dispute states, as the order service defines them (views carry the enum values).
+NOT_SHIPPED = {OrderStatus.AWAITING_PAYMENT.value, *(s.value for s in PAID_NOT_SHIPPED)}
+ACTIVE_DISPUTE = {s.value for s in ACTIVE_DISPUTE_STATES}
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -40,8 +45,11 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class SkillAction(Action):
-    """Runs after a form: loads the owned order, calls ``act``, always clears the run's slots."""
+class SkillAction(Action, ABC):
+    """Runs after a form: loads the owned order, calls ``act``, always clears the run's slots.
+
+    Abstract (subclasses set ``action_name`` and implement ``act``): the action server registers
+    only the skills, not this base."""
 
     action_name = ""
     needs_confirmation = False
@@ -50,27 +58,29 @@ class SkillAction(Action):
         return self.action_name
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        events = [*reset_run_slots(), self.used()]
+        events = reset_run_slots()
         order_number = tracker.get_slot("order_id")
         if tracker.get_slot("task_blocked") or not order_number:
             if (tracker.get_slot("form_failures") or 0) >= MAX_FAILURES:
                 # Repeated failures: a person takes over (ticket + pause) instead of a dead end.
                 return events + await ActionHandoff().run(dispatcher, tracker, domain)
-            return events  # the form already explained why it stopped
+            return [*events, self.used()]  # the form already explained why it stopped
         if self.needs_confirmation and tracker.get_slot("confirmed") is not True:
             dispatcher.utter_message(response="utter_nothing_filed")
-            return events
+            return [*events, self.used()]
         try:
             customer = await ctx.identify(tracker)
             order = await call(service().get_order, order_number=order_number, customer_id=customer) if customer is not None else None
             if order is None:
                 dispatcher.utter_message(response="utter_order_not_found", reason_code="order_not_found")
                 return events
-            return events + await self.act(order, customer, dispatcher, tracker)
+            return [*events, self.used(), *await self.act(order, customer, dispatcher, tracker)]
         except ServiceUnavailable:
+            # Nothing was done: asking again is a retry of the same order, not a question about another.
             dispatcher.utter_message(response="utter_service_unavailable")
             return events
 
+    @abstractmethod
     async def act(self, order: OrderView, customer: int, dispatcher: CollectingDispatcher,
                   tracker: Tracker) -> list[EventType]:
         raise NotImplementedError
@@ -80,27 +90,31 @@ class SkillAction(Action):
         return SlotSet("last_skill", BY_ACTION[self.action_name].intent)
 
 
-def describe_order(order: OrderView, dispatcher: CollectingDispatcher) -> None:
-    variables = ctx.order_vars(order)
+def describe_order(order: OrderView, dispatcher: CollectingDispatcher, loc: Localiser) -> None:
+    variables = ctx.order_vars(order, loc)
     if order.status == "cancelled":
         dispatcher.utter_message(response=f"utter_status_cancelled_{order.cancelled_by or 'buyer'}", **variables)
     else:
-        dispatcher.utter_message(response=f"utter_status_{order.status}", date=ctx.fmt_day(order.delivery_confirmed_at), **variables)
-    describe_tracking(order, dispatcher)
+        dispatcher.utter_message(response=f"utter_status_{order.status}", date=loc.day(order.delivery_confirmed_at),
+                                 **variables)
+    describe_tracking(order, dispatcher, loc)
     due = _aware(order.estimated_delivery)
     if order.status == "shipped" and due is not None:
         if now() < due:
-            dispatcher.utter_message(response="utter_order_eta", date=ctx.fmt_day(due))
+            dispatcher.utter_message(response="utter_order_eta", date=loc.day(due))
         else:  # late: say so, and what to do next, as an agent would
-            dispatcher.utter_message(response="utter_delivery_overdue", date=ctx.fmt_day(due), **variables)
+            dispatcher.utter_message(response="utter_delivery_overdue", date=loc.day(due), **variables)
     if order.cancellation is not None and order.cancellation.status == "pending_seller":
         dispatcher.utter_message(response="utter_order_pending_cancellation",
-                                 deadline=ctx.fmt_date(order.cancellation.deadline))
+                                 deadline=loc.when(order.cancellation.deadline),
+                                 reference=order.cancellation.reference)
     if order.dispute is not None:
-        dispatcher.utter_message(response=f"utter_order_dispute_{order.dispute.status}", reason=order.dispute.reason)
+        dispatcher.utter_message(response=f"utter_order_dispute_{order.dispute.status}",
+                                 reason=loc.label("dispute_reason", order.dispute.reason, inline=True),
+                                 reference=order.dispute.reference)
 
 
-def describe_tracking(order: OrderView, dispatcher: CollectingDispatcher) -> None:
+def describe_tracking(order: OrderView, dispatcher: CollectingDispatcher, loc: Localiser) -> None:
     shipment = order.shipment
     if shipment is None:
         return
@@ -108,7 +122,8 @@ def describe_tracking(order: OrderView, dispatcher: CollectingDispatcher) -> Non
         latest = shipment.events[0]
         dispatcher.utter_message(
             response="utter_order_tracking", carrier=shipment.carrier, tracking_number=shipment.tracking_number,
-            event=latest.description, event_location=latest.location, event_time=ctx.fmt_date(latest.at),
+            event=loc.label("milestone", latest.code), event_location=loc.place(latest.location),
+            event_time=loc.when(latest.at),
         )
     else:
         dispatcher.utter_message(response="utter_order_tracking_no_events", carrier=shipment.carrier,
@@ -119,9 +134,10 @@ class ActionOrderStatus(SkillAction):
     action_name = "action_order_status"
 
     async def act(self, order, customer, dispatcher, tracker):
-        describe_order(order, dispatcher)
+        loc = ctx.localiser(tracker, order)
+        describe_order(order, dispatcher, loc)
         if order.refund is not None:
-            utter_refund(order, dispatcher)
+            utter_refund(order, dispatcher, loc)
         return []
 
 
@@ -131,35 +147,36 @@ class ActionOrderNotReceived(SkillAction):
     action_name = "action_order_not_received"
 
     async def act(self, order, customer, dispatcher, tracker):
-        variables = ctx.order_vars(order)
-        if order.status == "cancelled":
-            dispatcher.utter_message(response="utter_delivery_cancelled", **variables)
-        elif order.status in NOT_SHIPPED:
-            dispatcher.utter_message(response="utter_delivery_not_shipped", **variables)
-        elif order.status in {"delivered", "completed"}:
-            dispatcher.utter_message(response="utter_delivery_confirmed",
-                                     date=ctx.fmt_day(order.delivery_confirmed_at), **variables)
-        else:
-            due = _aware(order.estimated_delivery)
-            describe_tracking(order, dispatcher)
-            if due is not None and now() < due:
-                dispatcher.utter_message(response="utter_delivery_not_due", date=ctx.fmt_day(due), **variables)
-            else:
-                dispatcher.utter_message(response="utter_delivery_overdue", date=ctx.fmt_day(due), **variables)
+        describe_delivery(order, dispatcher, ctx.localiser(tracker, order))
         return []
 
 
-ACTIVE_DISPUTE = {"open", "seller_responded", "escalated"}
+def describe_delivery(order: OrderView, dispatcher: CollectingDispatcher, loc: Localiser) -> None:
+    variables = ctx.order_vars(order, loc)
+    if order.status == "cancelled":
+        dispatcher.utter_message(response="utter_delivery_cancelled", **variables)
+    elif order.status in NOT_SHIPPED:
+        dispatcher.utter_message(response="utter_delivery_not_shipped", **variables)
+    elif order.status in {"delivered", "completed"}:
+        dispatcher.utter_message(response="utter_delivery_confirmed", date=loc.day(order.delivery_confirmed_at),
+                                 **variables)
+    else:
+        due = _aware(order.estimated_delivery)
+        describe_tracking(order, dispatcher, loc)
+        if due is not None and now() < due:
+            dispatcher.utter_message(response="utter_delivery_not_due", date=loc.day(due), **variables)
+        else:
+            dispatcher.utter_message(response="utter_delivery_overdue", date=loc.day(due), **variables)
 
 
-def utter_refund(order: OrderView, dispatcher: CollectingDispatcher) -> None:
+def utter_refund(order: OrderView, dispatcher: CollectingDispatcher, loc: Localiser) -> None:
     refund = order.refund
-    variables = ctx.order_vars(order)
+    variables = ctx.order_vars(order, loc)
     if refund is None:
         # No refund yet: say what it is waiting for, as an agent would.
         if order.cancellation is not None and order.cancellation.status == "pending_seller":
             dispatcher.utter_message(response="utter_refund_awaiting_seller",
-                                     deadline=ctx.fmt_date(order.cancellation.deadline), **variables)
+                                     deadline=loc.when(order.cancellation.deadline), **variables)
         elif order.status == "cancelled" and order.paid_at is None:
             dispatcher.utter_message(response="utter_refund_nothing_paid", **variables)
         elif order.dispute is not None and order.dispute.status in ACTIVE_DISPUTE:
@@ -167,28 +184,26 @@ def utter_refund(order: OrderView, dispatcher: CollectingDispatcher) -> None:
         else:
             dispatcher.utter_message(response="utter_no_refund", **variables)
         return
-    variables.update(amount=str(refund.amount), currency=refund.currency)
+    variables.update(amount=loc.money(refund.amount, refund.currency), currency=refund.currency)
     if refund.status == "completed":
-        dispatcher.utter_message(response="utter_refund_completed", date=ctx.fmt_day(refund.completed_at), **variables)
+        dispatcher.utter_message(response="utter_refund_completed", date=loc.day(refund.completed_at), **variables)
     else:
-        dispatcher.utter_message(response="utter_refund_pending", expected_by=ctx.fmt_day(refund.expected_by), **variables)
+        dispatcher.utter_message(response="utter_refund_pending", expected_by=loc.day(refund.expected_by),
+                                 **variables)
 
 
 class ActionRefundStatus(SkillAction):
     action_name = "action_refund_status"
 
     async def act(self, order, customer, dispatcher, tracker):
-        utter_refund(order, dispatcher)
+        utter_refund(order, dispatcher, ctx.localiser(tracker, order))
         return []
 
 
-def explain_refusal(dispatcher: CollectingDispatcher, order: OrderView, code: str, data: dict[str, Any]) -> None:
-    variables = ctx.order_vars(order)
-    variables["date"] = ctx.fmt_day(data.get("estimated_delivery") or data.get("protection_end")
-                                    or order.estimated_delivery or order.protection_end)
-    deadline = data.get("deadline") or (order.cancellation.deadline if order.cancellation else None)
-    variables["deadline"] = ctx.fmt_date(deadline)
-    dispatcher.utter_message(response=refusal_response(code), reason_code=code, **variables)
+def explain_refusal(dispatcher: CollectingDispatcher, order: OrderView, code: str, data: dict[str, Any],
+                    loc: Localiser) -> None:
+    dispatcher.utter_message(response=refusal_response(code), reason_code=code,
+                             **refusal_vars(order, data, loc))
 
 
 class ActionCancelOrder(SkillAction):
@@ -202,20 +217,19 @@ class ActionCancelOrder(SkillAction):
             idempotency_key=ctx.idempotency_key(tracker, "cancel", order.number),
             channel=ctx.channel_name(tracker),
         )
-        variables = ctx.order_vars(order)
+        loc = ctx.localiser(tracker, order)
+        variables = ctx.order_vars(order, loc)
         if result.code == "cancelled":
             dispatcher.utter_message(response="utter_cancelled_now", reason_code=result.code, **variables)
         elif result.code == "cancellation_requested":
             dispatcher.utter_message(
-                response="utter_cancel_requested", deadline=ctx.fmt_date(result.data.get("deadline")), reason_code=result.code,
-                reference=result.data.get("request_id", "-"), **variables,
+                response="utter_cancel_requested", deadline=loc.when(result.data.get("deadline")),
+                reason_code=result.code, reference=reference_of(result.data, "cancellation", "request_id"),
+                **variables,
             )
             return [deadline_reminder(order.number, result.data.get("deadline"))]
-        elif result.code == "cancel_already_requested":
-            dispatcher.utter_message(response="utter_refuse_cancel_already_requested", reason_code=result.code,
-                                     deadline=ctx.fmt_date(result.data.get("deadline")), **variables)
         else:
-            explain_refusal(dispatcher, order, result.code, result.data)
+            explain_refusal(dispatcher, order, result.code, result.data, loc)
         return []
 
 
@@ -229,10 +243,11 @@ class ActionRestoreOrder(SkillAction):
             idempotency_key=ctx.idempotency_key(tracker, "resume", order.number),
             channel=ctx.channel_name(tracker),
         )
+        loc = ctx.localiser(tracker, order)
         if result.ok:
-            dispatcher.utter_message(response="utter_restored", reason_code=result.code, **ctx.order_vars(order))
+            dispatcher.utter_message(response="utter_restored", reason_code=result.code, **ctx.order_vars(order, loc))
         else:
-            explain_refusal(dispatcher, order, result.code, result.data)
+            explain_refusal(dispatcher, order, result.code, result.data, loc)
         return []
 
 
@@ -250,11 +265,14 @@ class ActionOpenDispute(SkillAction):
             idempotency_key=ctx.idempotency_key(tracker, "dispute", order.number),
             channel=ctx.channel_name(tracker),
         )
+        loc = ctx.localiser(tracker, order)
         if result.ok:
             dispatcher.utter_message(response="utter_dispute_opened", reason_code=result.code,
-                                     reference=result.data.get("dispute_id", "-"), **ctx.order_vars(order))
+                                     reference=reference_of(result.data, "dispute", "dispute_id"),
+                                     reason=loc.label("dispute_reason", result.data.get("reason"), inline=True),
+                                     **ctx.order_vars(order, loc))
         else:
-            explain_refusal(dispatcher, order, result.code, result.data)
+            explain_refusal(dispatcher, order, result.code, result.data, loc)
         return []
 
 
@@ -269,19 +287,28 @@ class ActionWithdrawDispute(SkillAction):
             channel=ctx.channel_name(tracker),
         )
         reopen_until = _aware(datetime.fromisoformat(result.data["reopen_until"])) if result.data.get("reopen_until") else None
+        loc = ctx.localiser(tracker, order)
         if not result.ok:
-            explain_refusal(dispatcher, order, result.code, result.data)
+            explain_refusal(dispatcher, order, result.code, result.data, loc)
         elif reopen_until is not None and reopen_until > now():
             dispatcher.utter_message(response="utter_dispute_withdrawn", reason_code=result.code,
-                                     reopen_until=ctx.fmt_day(reopen_until), **ctx.order_vars(order))
+                                     reopen_until=loc.when(reopen_until), **ctx.order_vars(order, loc))
         else:
             dispatcher.utter_message(response="utter_dispute_withdrawn_no_reopen", reason_code=result.code,
-                                     **ctx.order_vars(order))
+                                     **ctx.order_vars(order, loc))
         return []
 
 
 FOLLOWUP_INTENT = "EXTERNAL_cancellation_deadline"
 FOLLOWUP_GRACE = timedelta(minutes=2)  # let the deadline job run first
+
+
+def reference_of(data: dict[str, Any], kind: str, id_key: str) -> str:
+    """The readable reference of what was filed; answers stored before references existed (an
+    idempotent replay) carry only the id."""
+    if data.get("reference"):
+        return str(data["reference"])
+    return reference(kind, int(data[id_key])) if data.get(id_key) is not None else "-"
 
 
 def deadline_reminder(order_number: str, deadline: Any) -> EventType:
@@ -297,17 +324,22 @@ def deadline_reminder(order_number: str, deadline: Any) -> EventType:
 WHATSAPP_WINDOW = timedelta(hours=24)  # WhatsApp's customer-service window
 
 
-def outcome_message(order: OrderView) -> tuple[str, dict[str, Any]] | None:
+def outcome_message(order: OrderView, loc: Localiser) -> tuple[str, dict[str, Any]] | None:
     """(response, variables) that tell the buyer what became of their cancellation request."""
-    variables = ctx.order_vars(order)
-    status = order.cancellation.status if order.cancellation is not None else None
+    if order.cancellation is None:
+        return None
+    variables = ctx.order_vars(order, loc)
+    status = order.cancellation.status
+    # Told when the seller's 72 h are over, so the message says when the seller decided.
+    decided_at = loc.when(order.cancellation.decided_at)
     if status == "auto_approved" and order.refund is not None:
-        return "utter_deadline_approved", {**variables, "expected_by": ctx.fmt_day(order.refund.expected_by),
-                                           "amount": str(order.refund.amount), "currency": order.refund.currency}
+        return "utter_deadline_approved", {**variables, "expected_by": loc.day(order.refund.expected_by),
+                                           "amount": loc.money(order.refund.amount, order.refund.currency),
+                                           "currency": order.refund.currency}
     if status == "approved":
-        return "utter_cancellation_approved", variables
+        return "utter_cancellation_approved", {**variables, "decided_at": decided_at}
     if status == "rejected":
-        return "utter_cancellation_rejected", variables
+        return "utter_cancellation_rejected", {**variables, "decided_at": decided_at}
     return None
 
 
@@ -352,7 +384,7 @@ class ActionCancellationFollowup(Action):
             order = await call(service().get_order, order_number=order_number, customer_id=customer)
         except ServiceUnavailable:
             return []  # the reminder is informative only; the order itself is safe
-        outcome = outcome_message(order) if order is not None else None
+        outcome = outcome_message(order, ctx.localiser(tracker, order)) if order is not None else None
         if outcome is None:
             return []
         response, variables = outcome

@@ -11,11 +11,17 @@ to it unchanged), plus:
   id and continue it (with the identity verified there);
 * sizes: engine.io's HTTP buffer limit, a message text limit and metadata that must be a small
   JSON object (without ``is_external``, which only Rasa sets);
-* transport: HTTP long-polling only (websockets do not work with Sanic 21.12 on Python 3.11).
+* transport: websockets, with HTTP long-polling as the fallback (``websockets: false`` in the
+  credentials, ``WEBCHAT_WEBSOCKETS=false``, serves long-polling only). Sanic 21.12, the version
+  Rasa 3.6 pins, cannot receive websocket messages on Python 3.11 (see :class:`SanicWebSocket`);
+  the server mends that in engine.io's Sanic adapter, without touching Sanic or Rasa;
+* language: every bot message carries the language of the response variation it came from
+  (``"language": "fr"``), so the web chat shows its own texts in the conversation's language.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -23,19 +29,111 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import engineio
+import socketio
+from engineio.async_drivers.sanic import WebSocket as EngineIOSanicWebSocket
 from rasa.core.channels.channel import UserMessage, decode_bearer_token
-from rasa.core.channels.socketio import SocketBlueprint, SocketIOOutput
+from rasa.core.channels.socketio import SocketBlueprint
 from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
+from rasa.core.channels.socketio import SocketIOOutput as RasaSocketIOOutput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from socketio import AsyncServer
+from websockets.connection import CLOSED
 
 from bot.channels.limits import DEFAULT_MAX_MESSAGE_CHARS, clean_message, client_metadata, int_setting
 
 logger = logging.getLogger(__name__)
 
 SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
+LANGUAGES = ("en", "fr", "sw")  # bot/components/language.py (not imported: it loads the NLU stack)
+
+
+class SanicWebSocket(EngineIOSanicWebSocket):
+    """engine.io's Sanic websocket adapter, receiving the way Sanic 22.3 and later do.
+
+    The adapter reads a message with Sanic's ``WebsocketImplProtocol.recv``, which in Sanic 21.12
+    hands a bare coroutine to ``asyncio.wait``: deprecated since Python 3.8 and refused by 3.11
+    ("Passing coroutines is forbidden"), so every websocket connection died at its first message.
+    Sanic fixed it in 22.3 (sanic-org/sanic#2377, #2383) by wrapping the frame assembler's ``get``
+    in a task; Rasa 3.6 pins Sanic 21.12 (21.12.2 is its last release) and the newest
+    python-engineio still calls ``recv``, so the same receive is done here, through the same
+    connection state (``recv_lock``, and ``recv_cancel``, which Sanic resolves when the
+    connection closes).
+    """
+
+    async def wait(self) -> str | bytes:
+        sock = self._sock
+        async with sock.recv_lock:
+            if sock.connection.state is CLOSED:
+                raise OSError("websocket closed")
+            cancelled = asyncio.get_running_loop().create_future()
+            sock.recv_cancel = cancelled
+            get = asyncio.ensure_future(sock.assembler.get())
+            try:
+                done, _ = await asyncio.wait((cancelled, get), return_when=asyncio.FIRST_COMPLETED)
+            except asyncio.CancelledError:
+                get.cancel()
+                raise
+            finally:
+                sock.recv_cancel = None
+                if not cancelled.done():
+                    cancelled.cancel()
+            if get not in done:
+                get.cancel()
+                raise OSError("websocket closed")
+            data = get.result()
+        if not isinstance(data, (bytes, str)):
+            raise OSError("websocket closed")
+        return data
+
+
+class EngineIOServer(engineio.AsyncServer):
+    """engine.io with :class:`SanicWebSocket` as the Sanic websocket adapter."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.async_mode == "sanic" and self._async.get("websocket") is not None:
+            # a copy: the driver's table is shared by every server of the process
+            self._async = {**self._async, "websocket": SanicWebSocket}
+
+
+class AsyncServer(socketio.AsyncServer):
+    """python-socketio's server on :class:`EngineIOServer`."""
+
+    def _engineio_server_class(self) -> type[engineio.AsyncServer]:
+        return EngineIOServer
+
+
+def response_language(message: dict[str, Any]) -> str | None:
+    """The language of a bot message: its response variation's condition on the ``language`` slot.
+
+    Every response has one variation per language conditioned on that slot (README, "Responses");
+    Rasa passes the chosen variation's keys on with the message. Texts built by an action without
+    a response have none: the widget then keeps its language.
+    """
+    for condition in message.get("condition") or ():
+        if (
+            isinstance(condition, dict) and condition.get("type") == "slot"
+            and condition.get("name") == "language" and condition.get("value") in LANGUAGES
+        ):
+            return condition["value"]
+    return None
+
+
+class SocketIOOutput(RasaSocketIOOutput):
+    """Rasa's socket.io output; each message also says its language (:func:`response_language`)."""
+
+    language: str | None = None
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        self.language = response_language(message)
+        await super().send_response(recipient_id, message)
+
+    async def _send_message(self, socket_id: str, response: Any) -> None:
+        if self.language and isinstance(response, dict):
+            response = {**response, "language": self.language}
+        await super()._send_message(socket_id, response)
 
 
 def _origins(value: Any) -> list[str]:
@@ -77,12 +175,14 @@ class SocketIOInput(RasaSocketIOInput):
         channel.max_http_buffer_size = int_setting(credentials.get("max_http_buffer_size"), 100_000)
         channel.max_message_chars = int_setting(credentials.get("max_message_chars"), DEFAULT_MAX_MESSAGE_CHARS)
         channel.max_metadata_bytes = int_setting(credentials.get("max_metadata_bytes"), 8_192)
+        channel.websockets = str(credentials.get("websockets", True)).strip().lower() not in ("false", "0", "no", "off")
         return channel
 
     allowed_origins: list[str] = []
     max_http_buffer_size = 100_000
     max_message_chars = DEFAULT_MAX_MESSAGE_CHARS
     max_metadata_bytes = 8_192
+    websockets = True
 
     def origin_allowed(self, environ: dict) -> bool:
         origin = (environ.get("HTTP_ORIGIN") or "").rstrip("/")
@@ -108,13 +208,11 @@ class SocketIOInput(RasaSocketIOInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         # cors_allowed_origins=[]: engine.io adds no CORS headers (Rasa's --cors does); the
-        # origin check is done in `connect` below instead.
-        # transports=["polling"]: Sanic 21.12 (pinned by Rasa 3.6) cannot serve websockets on
-        # Python 3.11 (its frame reader hands coroutines to asyncio.wait, which 3.11 refuses), so
-        # the server offers no upgrade and socket.io clients stay on HTTP long-polling.
+        # origin check is done in `connect` below instead (for both transports).
+        transports = ["polling", "websocket"] if self.websockets else ["polling"]
         sio = AsyncServer(
-            async_mode="sanic", cors_allowed_origins=[], transports=["polling"], allow_upgrades=False,
-            max_http_buffer_size=self.max_http_buffer_size,
+            async_mode="sanic", cors_allowed_origins=[], transports=transports,
+            allow_upgrades=self.websockets, max_http_buffer_size=self.max_http_buffer_size,
         )
         socketio_webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio

@@ -1,10 +1,11 @@
 """The website chat, served by the Rasa server itself at ``/webhooks/webchat/``.
 
 * ``GET /webhooks/webchat/``: the demo page (a help-centre page with the chat embedded);
-* ``GET /webhooks/webchat/widget.js``: the one-line embed script (loads the widget and connects it
-  to this server's socket.io channel);
+* ``GET /webhooks/webchat/widget.js``: the one-line embed script, the whole widget
+  (``bot/web/static/widget.js``): it loads its stylesheet and the socket.io client from here and
+  talks to this server's socket.io channel;
 * ``GET /webhooks/webchat/static/<file>``: the page's own files (``bot/web/static``) and
-  ``rasa-webchat.js``, the browser bundle of the ``rasa-webchat`` npm package installed in
+  ``socket.io.min.js``, the browser build of the ``socket.io-client`` npm package installed in
   ``bot/web/node_modules`` (``npm ci --prefix bot/web``), served from here: no CDN;
 * ``GET /webhooks/webchat/demo-customers`` and ``POST /webhooks/webchat/sign-in``: the demo
   sign-in. A visitor picks one of the three demo customers and gets a short-lived token, made
@@ -15,19 +16,33 @@
   is true: off by default, on with ``make run`` (``python -m bot.launcher --demo``). Anyone who
   reaches the page could otherwise sign in as a demo customer.
 
+Caching and compression (:class:`Assets`): the files are read once, at start, and kept with their
+gzip and brotli encodings; a browser gets the smallest encoding it accepts. Every file has a
+content hash: it is the ETag (a repeat visit costs a 304 without a body) and it is part of a second
+name, ``static/<stem>.<hash><suffix>``, served as immutable for a year. The two entry points (the
+page and ``widget.js``, whose URLs cannot change) refer to the other files by those hashed names,
+and are themselves revalidated on every load (``no-cache``): a new release is picked up at once
+and nothing else is downloaded again until it changes. The API answers (tokens) are ``no-store``.
+
 Every response carries a strict Content-Security-Policy (scripts, styles, fonts, images and
-connections from this server only), so the page loads nothing from the internet.
+connections from this server only, no inline script or style), so the page loads nothing from the
+internet.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gzip
+import hashlib
 import logging
 import mimetypes
+import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import brotli
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -40,20 +55,131 @@ logger = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "bot" / "web"
 STATIC = WEB / "static"
-WIDGET_BUNDLE = WEB / "node_modules" / "rasa-webchat" / "lib" / "index.js"
+SOCKET_IO_CLIENT = WEB / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
+ENTRY_POINTS = ("index.html", "widget.js")  # fixed URLs: they name the other files by their hash
 
-# The widget injects its styles inline (style-src 'unsafe-inline'); its stylesheet @imports a
-# web font from the internet, which this policy blocks: the page falls back to system fonts.
+# connect-src 'self' covers the websocket to this server (ws:/wss:, CSP level 3).
 CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-    "font-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; "
     "frame-ancestors 'self'"
 )
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
 }
+NO_STORE = "no-store"
+REVALIDATE = "no-cache"
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+@dataclass(frozen=True)
+class Asset:
+    """One file as served: its bytes in each encoding, its type and its content hash."""
+
+    name: str
+    hashed_name: str
+    content_type: str
+    etag: str
+    bodies: dict[str, bytes]  # encoding ("identity", "br", "gzip") -> body
+
+    def encoding_for(self, accept_encoding: str) -> str:
+        accepted = accepted_encodings(accept_encoding)
+        for encoding in ("br", "gzip"):
+            if encoding in accepted and encoding in self.bodies:
+                return encoding
+        return "identity"
+
+
+def accepted_encodings(header: str) -> set[str]:
+    """Content codings a client accepts (``Accept-Encoding``, ``;q=0`` refuses one)."""
+    accepted = set()
+    for part in (header or "").lower().split(","):
+        coding, _, params = part.strip().partition(";")
+        quality = params.strip()
+        if quality.startswith("q=") and quality[2:].strip() in ("0", "0.0", "0.00", "0.000"):
+            continue
+        if coding:
+            accepted.add(coding.strip())
+    if "*" in accepted:
+        accepted |= {"br", "gzip"}
+    return accepted
+
+
+def hashed(name: str, digest: str) -> str:
+    stem, dot, suffix = name.rpartition(".")
+    return f"{stem}.{digest}.{suffix}" if dot else f"{name}.{digest}"
+
+
+def make_asset(name: str, body: bytes) -> Asset:
+    digest = hashlib.sha256(body).hexdigest()[:16]
+    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    if content_type.startswith("text/") or content_type == "application/javascript":
+        content_type += "; charset=utf-8"
+    bodies = {"identity": body}
+    if content_type.startswith(("text/", "application/javascript", "application/json", "image/svg")):
+        for encoding, compressed in (
+            ("br", brotli.compress(body, quality=11)),
+            ("gzip", gzip.compress(body, compresslevel=9, mtime=0)),
+        ):
+            if len(compressed) < len(body):
+                bodies[encoding] = compressed
+    return Asset(name, hashed(name, digest), content_type, digest, bodies)
+
+
+class Assets:
+    """The page's files and the socket.io client, read and compressed once (see module doc)."""
+
+    def __init__(self, static: Path = STATIC, vendor: dict[str, Path] | None = None) -> None:
+        vendor = {"socket.io.min.js": SOCKET_IO_CLIENT} if vendor is None else vendor
+        sources = {path.name: path for path in sorted(static.iterdir())
+                   if path.is_file() and not path.name.startswith(".")}
+        missing = [name for name, path in vendor.items() if not path.is_file()]
+        self.missing = missing
+        sources.update({name: path for name, path in vendor.items() if path.is_file()})
+        self.by_name: dict[str, Asset] = {}
+        for name, path in sources.items():
+            if name not in ENTRY_POINTS:
+                self.add(make_asset(name, path.read_bytes()))
+        # Entry points last: they refer to the others by hashed name ("static/<name>" -> hashed).
+        references = {name: asset.hashed_name for name, asset in self.by_name.items()}
+        for name in ENTRY_POINTS:
+            if name in sources:
+                text = sources[name].read_text(encoding="utf-8")
+                text = re.sub(
+                    r"static/([A-Za-z0-9_.-]+)",
+                    lambda m: "static/" + references.get(m.group(1), m.group(1)),
+                    text,
+                )
+                self.add(make_asset(name, text.encode("utf-8")))
+
+    def add(self, asset: Asset) -> None:
+        self.by_name[asset.name] = asset
+        self.by_name[asset.hashed_name] = asset
+
+    def get(self, name: str) -> tuple[Asset, bool] | None:
+        """The asset and whether ``name`` is its hashed (immutable) name."""
+        asset = self.by_name.get(name)
+        if asset is None:
+            return None
+        return asset, name == asset.hashed_name and name not in ENTRY_POINTS
+
+    def sizes(self) -> dict[str, dict[str, int]]:
+        """Bytes per file and encoding (``python -m bot.channels.webchat``)."""
+        return {
+            asset.name: {encoding: len(body) for encoding, body in asset.bodies.items()}
+            for name, asset in sorted(self.by_name.items()) if name == asset.name
+        }
+
+
+def etag_matches(header: str | None, asset: Asset) -> bool:
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    tags = {tag.strip().removeprefix("W/").strip('"') for tag in header.split(",")}
+    return any(tag.split("-", 1)[0] == asset.etag for tag in tags)
+
 
 # The three demo customers (actions/orders/demo.py); only they can be signed in by this page.
 DEMO_CUSTOMERS = {
@@ -118,52 +244,64 @@ class WebChatInput(InputChannel):
         self.title = title
 
     @staticmethod
-    def secured(resp: HTTPResponse, request: Request | None = None) -> HTTPResponse:
+    def secured(resp: HTTPResponse, cache: str = NO_STORE) -> HTTPResponse:
         resp.headers["Content-Security-Policy"] = CSP
         for key, value in SECURITY_HEADERS.items():
             resp.headers[key] = value
+        resp.headers["Cache-Control"] = cache
         return resp
 
-    def static_file(self, name: str) -> Path | None:
-        """A file of the page, or None: no directories, no dot files, nothing outside static/."""
-        if name == "rasa-webchat.js":
-            return WIDGET_BUNDLE if WIDGET_BUNDLE.is_file() else None
-        if "/" in name or "\\" in name or name.startswith("."):
-            return None
-        path = (STATIC / name).resolve()
-        return path if path.parent == STATIC.resolve() and path.is_file() else None
+    @property
+    def assets(self) -> Assets:
+        if getattr(self, "_assets", None) is None:
+            self._assets = Assets()
+            if self._assets.missing:
+                logger.error("web chat: %s missing: run `npm ci --prefix bot/web` (make setup does it)",
+                             ", ".join(self._assets.missing))
+        return self._assets
 
-    async def send_file(self, path: Path, request: Request) -> HTTPResponse:
-        body = await asyncio.to_thread(path.read_bytes)
-        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        if content_type.startswith("text/") or content_type in ("application/javascript",):
-            content_type += "; charset=utf-8"
-        return self.secured(response.raw(body, content_type=content_type), request)
+    def send_asset(self, name: str, request: Request) -> HTTPResponse:
+        """A file with its ETag, in the best encoding the client accepts; 304 when unchanged."""
+        found = self.assets.get(name) if "/" not in name and "\\" not in name else None
+        if found is None:
+            return self.secured(response.text("not found", status=404))
+        asset, immutable = found
+        cache = IMMUTABLE if immutable else REVALIDATE
+        encoding = asset.encoding_for(request.headers.get("accept-encoding", ""))
+        etag = f'"{asset.etag}"' if encoding == "identity" else f'"{asset.etag}-{encoding}"'
+        headers = {"ETag": etag, "Vary": "Accept-Encoding"}
+        if etag_matches(request.headers.get("if-none-match"), asset):
+            return self.secured(response.empty(status=304, headers=headers), cache)
+        if encoding != "identity":
+            headers["Content-Encoding"] = encoding
+        return self.secured(
+            response.raw(asset.bodies[encoding], content_type=asset.content_type, headers=headers), cache,
+        )
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webchat = Blueprint("webchat", __name__)
+        _ = self.assets  # read and compressed now, at start, not during the first visit
 
         @webchat.route("/", methods=["GET"])
         async def page(request: Request) -> HTTPResponse:
             if not request.path.endswith("/"):  # relative asset URLs need the trailing slash
                 return response.redirect(request.path + "/")
-            if not WIDGET_BUNDLE.is_file():
+            if self.assets.missing:
                 return self.secured(response.text(
                     "The chat widget is not installed: run `npm ci --prefix bot/web` (make setup does it).",
                     status=503,
-                ), request)
-            return await self.send_file(STATIC / "index.html", request)
+                ))
+            return self.send_asset("index.html", request)
 
         @webchat.route("/widget.js", methods=["GET"])
         async def widget(request: Request) -> HTTPResponse:
-            return await self.send_file(STATIC / "widget.js", request)
+            return self.send_asset("widget.js", request)
 
         @webchat.route("/static/<name>", methods=["GET"])
         async def static(request: Request, name: str) -> HTTPResponse:
-            path = self.static_file(name)
-            if path is None:
-                return self.secured(response.text("not found", status=404), request)
-            return await self.send_file(path, request)
+            if name in ENTRY_POINTS:  # served at their own URLs only
+                return self.secured(response.text("not found", status=404))
+            return self.send_asset(name, request)
 
         @webchat.route("/config", methods=["GET"])
         async def config(_: Request) -> HTTPResponse:
@@ -215,3 +353,14 @@ class WebChatInput(InputChannel):
             }))
 
         return webchat
+
+
+if __name__ == "__main__":  # python -m bot.channels.webchat: what a browser downloads, in bytes
+    sizes = Assets().sizes()
+    print(f"{'file':28} {'bytes':>9} {'gzip':>9} {'brotli':>9}")
+    for file, size in sizes.items():
+        print(f"{file:28} {size['identity']:>9} {size.get('gzip', size['identity']):>9} "
+              f"{size.get('br', size['identity']):>9}")
+    widget = [name for name in sizes if name != "index.html" and not name.startswith(("demo.", "style."))]
+    for label, key in (("widget total", "identity"), ("gzip", "gzip"), ("brotli", "br")):
+        print(f"{label:28} {sum(sizes[n].get(key, sizes[n]['identity']) for n in widget):>9}")

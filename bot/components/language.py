@@ -24,7 +24,7 @@ inference) and reports that language with ``language_signal: false``.
 please", "en francais stp", "kwa Kiswahili tafadhali") it resolves the requested language.
 The ``language`` slot copies the parse result's ``language`` after every message (the custom
 slot mapping ``action_detect_language``, run inside the Rasa server by :func:`language_slot_events`,
-see ``bot/rasa_patches.py``), so it follows the user and stays put on messages without a signal.
+see ``bot/rasa_ext/slot_mappings.py``), so it follows the user and stays put on messages without a signal.
 """
 
 from __future__ import annotations

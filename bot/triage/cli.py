@@ -1,6 +1,6 @@
 """Triage a file of inbound messages (e-mails, contact-form posts, exported chats).
 
-    python -m bot.triage MESSAGES.csv|.jsonl [--out OUT.csv|.jsonl] [--model models/x.tar.gz]
+    python -m bot.triage MESSAGES.csv|.jsonl [--out OUT.csv|.jsonl] [--model models/x.tar.gz] [--tickets]
 
 Input: CSV with a header (id, text, optional sender / email / phone / channel) or JSONL (one
 object per line, same keys). Output (by OUT's extension; default results/triage/<name>.triaged.<ext>):
@@ -8,7 +8,9 @@ one row per message with its language, intent and confidence, order numbers, whe
 owns them, priority, queue and a suggested first reply; next to it OUT's name with
 ``.summary.json`` (counts, malformed rows) and ``.chart.png``. Malformed rows (bad JSON, missing
 or empty text, invalid UTF-8, wrong column count) are reported on stderr with their line number,
-listed in the summary and skipped. Nothing is written to the order database.
+listed in the summary and skipped. Nothing is written to the order database, unless ``--tickets``:
+then each message that needs a person gets a support ticket in the agents' queue, once per message
+id (``bot/triage/tickets.py``).
 
 Exit status: 0 done, 1 some rows failed (or were malformed, with --strict), 2 unusable input.
 """
@@ -69,6 +71,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="progress bar on stderr (default: when stderr is a terminal)")
     parser.add_argument("--no-chart", action="store_true", help="skip the PNG chart")
     parser.add_argument("--strict", action="store_true", help="exit with 1 when any row was malformed")
+    parser.add_argument("--tickets", action="store_true",
+                        help="file a support ticket (agent console queue) for each message that needs a person: "
+                             "queue human or priority urgent/high; once per message id")
     return parser.parse_args(argv)
 
 
@@ -87,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     from bot.triage.engine import Triager
     from bot.triage.replies import Replies
     from bot.triage.report import Summary, write_chart, write_summary
+    from bot.triage.tickets import TicketCounts, file_ticket
 
     try:
         model = Path(args.model) if args.model else nlu.newest_model()
@@ -99,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     agent = nlu.load_agent(str(model))
     triager = Triager(Replies.load())
     summary = Summary()
+    tickets = TicketCounts() if args.tickets else None
 
     from tqdm import tqdm
 
@@ -126,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 parse = next(parses)
                 try:
-                    row = triager.triage(record, parse)
+                    row, owner = triager.triage_with_owner(record, parse)
+                    if tickets is not None:
+                        file_ticket(triager.service(), record, row, owner, tickets)
                 except Exception as error:  # noqa: BLE001 - reported per row, the run goes on
                     failure = Malformed(record.line, f"{type(error).__name__}: {error}", record.id)
                     summary.add_failed(failure)
@@ -163,9 +172,14 @@ def main(argv: list[str] | None = None) -> int:
         seconds=round(seconds, 2),
         messages_per_second=round(summary.triaged / seconds, 1) if seconds > 0 else 0.0,
     )
+    if tickets is not None:
+        data["tickets"] = tickets.to_dict()
     summary_path = companion(out, ".summary.json")
     write_summary(summary_path, data)
     print(summary.text(data))
+    if tickets is not None:
+        print(f"  tickets   {tickets.filed} filed, {tickets.already_filed} already filed"
+              + (f", {tickets.failed} refused" if tickets.failed else ""))
     print(f"  output    {out}")
     print(f"  summary   {summary_path}")
     if not args.no_chart:

@@ -19,20 +19,20 @@ queue when the NLU is unsure (confidence < 0.5 or nlu_fallback) or the sender as
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
+from actions.orders import rules
+from actions.orders.enums import TicketQueue, values
 from bot.channels.identity import trusted_identity
 from bot.triage.records import Inbound
 from bot.triage.replies import Replies
 
 LANGUAGES = ("en", "fr", "sw")
 MIN_CONFIDENCE = 0.5
-EXPIRY_WINDOW = timedelta(days=3)
 MIN_ORDER_DIGITS, MAX_ORDER_DIGITS = 12, 19  # as the bot's forms (actions/skills/context.py)
 
 SMALL_TALK = {"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "switch_language"}
@@ -40,18 +40,8 @@ LOW_INTENTS = SMALL_TALK | {"out_of_scope"}
 HIGH_INTENTS = {"open_dispute", "order_not_received"}
 UNSURE_INTENTS = {"nlu_fallback", None, ""}
 
-QUEUES = ("cancellations", "disputes", "delivery", "refunds", "other", "human")
+QUEUES = tuple(values(TicketQueue))  # the agents' queues (actions/orders/enums.py)
 PRIORITIES = ("urgent", "high", "normal", "low")
-QUEUE_BY_INTENT = {
-    "cancel_order": "cancellations",
-    "restore_order": "cancellations",
-    "open_dispute": "disputes",
-    "cancel_dispute": "disputes",
-    "order_status": "delivery",
-    "order_not_received": "delivery",
-    "refund_status": "refunds",
-    "request_human": "human",
-}
 QUEUE_BY_FAQ = {
     "cancel_how": "cancellations",
     "cancel_fees": "cancellations",
@@ -103,38 +93,6 @@ def faq_queue(topic: str) -> str:
     return "other"
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
-def urgent_reasons(order: Any, now: datetime) -> list[str]:
-    """Why an (owned) order needs attention now; [] when nothing is about to go wrong."""
-    reasons = []
-    now = _aware(now)
-    soon = now + EXPIRY_WINDOW
-    eta = _aware(order.estimated_delivery)
-    if order.status == "shipped" and eta is not None and eta < now:
-        reasons.append("delivery_overdue")
-    dispute = order.dispute
-    if dispute is not None and dispute.status == "escalated":
-        reasons.append("dispute_escalated")
-    protection_end = _aware(order.protection_end)
-    if (
-        order.status in {"shipped", "delivered", "completed"}
-        and protection_end is not None
-        and now <= protection_end <= soon
-        and (dispute is None or dispute.status == "withdrawn")
-    ):
-        reasons.append("protection_ends_soon")
-    if dispute is not None and dispute.status == "withdrawn":
-        reopen_until = _aware(dispute.reopen_until)
-        if reopen_until is not None and now <= reopen_until <= soon:
-            reasons.append("dispute_reopen_window_ends_soon")
-    return reasons
-
-
 def contacts_of(message: Inbound) -> list[tuple[str, str]]:
     """(kind, value) the sender can be verified by: e-mail / phone fields, an e-mail or phone
     sender, then e-mail addresses and phone numbers written in the message (as the bot accepts
@@ -179,27 +137,29 @@ class Ownership:
     per_order: dict[str, str] | None = None
     verified_by: str | None = None
     orders: dict[str, Any] | None = None  # number -> OrderView, owned orders only
+    customer_id: int | None = None  # the proven owner, when owned == "yes"
 
 
-def _skill_messages(intent: str, order: Any) -> list[tuple[str, dict[str, Any]]]:
+def _skill_messages(intent: str, order: Any, language: str) -> list[tuple[str, dict[str, Any]]]:
     """What the bot's own skill says about an owned order (actions/skills/skills.py), as
-    (response, variables). Changes (cancel, dispute, ...) are not made: their first reply
-    describes the order's current state, as the bot shows it. Runs the skill's coroutine with
-    ``asyncio.run``: call it from a thread without a running event loop (the HTTP channel uses
-    ``asyncio.to_thread``)."""
+    (response, variables), with the facts written for ``language`` and the owner's locale and
+    time zone. Changes (cancel, dispute, ...) are not made: their first reply describes the
+    order's current state, as the bot shows it."""
     from rasa_sdk.executor import CollectingDispatcher
 
     from actions.skills import skills
+    from actions.skills.localise import Localiser
 
     dispatcher = CollectingDispatcher()
+    loc = Localiser(language, order.customer_locale, order.customer_time_zone)
     if intent == "order_not_received":
-        asyncio.run(skills.ActionOrderNotReceived().act(order, None, dispatcher, None))
+        skills.describe_delivery(order, dispatcher, loc)
     elif intent == "refund_status":
-        skills.utter_refund(order, dispatcher)
+        skills.utter_refund(order, dispatcher, loc)
     else:
-        skills.describe_order(order, dispatcher)
+        skills.describe_order(order, dispatcher, loc)
         if intent == "order_status" and order.refund is not None:
-            skills.utter_refund(order, dispatcher)
+            skills.utter_refund(order, dispatcher, loc)
     standard = {"text", "buttons", "elements", "custom", "template", "response", "image", "attachment"}
     return [
         (m["response"], {k: v for k, v in m.items() if k not in standard})
@@ -252,17 +212,21 @@ class Triager:
         per_order: dict[str, str] = {}
         views: dict[str, Any] = {}
         verified_by: list[str] = []
+        owners: set[int] = set()
         for number in numbers:
             view = None
             if identity_customer is not None:
                 view = service.get_order(order_number=number, customer_id=identity_customer)
-                if view is not None and "channel" not in verified_by:
-                    verified_by.append("channel")
+                if view is not None:
+                    owners.add(identity_customer)
+                    if "channel" not in verified_by:
+                        verified_by.append("channel")
             for kind, contact in contacts if view is None else ():
                 customer = service.verify_owner(order_number=number, contact=contact)
                 if customer is not None:
                     view = service.get_order(order_number=number, customer_id=customer)
                     if view is not None:
+                        owners.add(customer)
                         if kind not in verified_by:
                             verified_by.append(kind)
                         break
@@ -270,11 +234,17 @@ class Triager:
             if view is not None:
                 views[number] = view
         owned = "yes" if all(v == "yes" for v in per_order.values()) else "no"
-        return Ownership(owned, per_order, "+".join(verified_by) or None, views)
+        owner = next(iter(owners)) if owned == "yes" and len(owners) == 1 else None
+        return Ownership(owned, per_order, "+".join(verified_by) or None, views, owner)
 
     # --- the whole row -----------------------------------------------------------------------
 
     def triage(self, message: Inbound, parse: dict[str, Any]) -> dict[str, Any]:
+        return self.triage_with_owner(message, parse)[0]
+
+    def triage_with_owner(self, message: Inbound, parse: dict[str, Any]) -> tuple[dict[str, Any], int | None]:
+        """The row, and the customer proven to own every order it names (None otherwise): a
+        ticket filed for the row is that customer's (``bot/triage/tickets.py``)."""
         intent_data = parse.get("intent") or {}
         intent = intent_data.get("name")
         confidence = float(intent_data.get("confidence") or 0.0)
@@ -292,7 +262,7 @@ class Triager:
         now = self.now(self.service()) if ownership.orders else None
         reasons: list[str] = []
         for order in (ownership.orders or {}).values():
-            reasons += [r for r in urgent_reasons(order, now) if r not in reasons]
+            reasons += [r for r in rules.urgent_reasons(order, now) if r not in reasons]
 
         # Queue
         if unsure:
@@ -300,7 +270,7 @@ class Triager:
         elif intent == "faq":
             queue = faq_queue(topic or "")
         else:
-            queue = QUEUE_BY_INTENT.get(intent, "other")
+            queue = rules.ticket_queue(intent).value
 
         # Priority
         if unsure:
@@ -317,7 +287,7 @@ class Triager:
             reasons = []
 
         reply_key, reply = self.reply(intent, topic, unsure, language, numbers, ownership)
-        return {
+        return ({
             "id": message.id,
             "line": message.line,
             "language": language,
@@ -333,7 +303,7 @@ class Triager:
             "verified_by": ownership.verified_by,
             "reply_key": reply_key,
             "reply": reply,
-        }
+        }, ownership.customer_id)
 
     def reply(self, intent: str | None, topic: str | None, unsure: bool, language: str,
               numbers: list[str], ownership: Ownership) -> tuple[str | None, str]:
@@ -352,7 +322,7 @@ class Triager:
             first_owned = next((n for n in numbers if n in (ownership.orders or {})), None)
             if first_owned is None:
                 return self._render("utter_order_not_found", language)  # same answer as unknown orders
-            messages = _skill_messages(intent, ownership.orders[first_owned])
+            messages = _skill_messages(intent, ownership.orders[first_owned], language)
             return "+".join(name for name, _ in messages), self.replies.render_all(messages, language)
         return self._render(REPLY_BY_INTENT.get(intent or "", "utter_anything_else"), language)
 

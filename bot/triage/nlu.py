@@ -12,7 +12,6 @@ never be read as a Rasa intent payload such as ``/cancel_order``.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import sys
 import warnings
@@ -47,12 +46,11 @@ def prepare_text(text: str) -> str:
     return text[:MAX_PARSE_CHARS] or "."
 
 
-def newest_model(directory: Path | None = None) -> Path:
-    directory = directory or ROOT / os.environ.get("MODEL_DIR", "models")
-    models = sorted(directory.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
-    if not models:
-        raise FileNotFoundError(f"no trained model in {directory}/: run `make train` first")
-    return models[-1]
+def newest_model() -> Path:
+    """The model of this checkout (``bot/model_hash.py``); the name is kept for the triage CLI."""
+    from bot.model_hash import current_model
+
+    return current_model()
 
 
 @contextmanager

@@ -14,7 +14,7 @@ from tests.abuse.corpus import FRAME, NO_SUCH_ORDER, OTHERS_ORDER, OWN_CONTACT
 from tests.reliability.helpers import LANGUAGES, languages, responses
 from tests.reliability.stack import JWT_SECRET
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.needs_servers
 
 
 def shape(replies: list[dict]) -> list[tuple]:

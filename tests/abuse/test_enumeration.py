@@ -23,7 +23,7 @@ from tests.abuse import report
 from tests.abuse.corpus import FRAME
 from tests.reliability.helpers import LANGUAGES, languages, responses
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.needs_servers
 
 MAX_FAILURES = 5  # VERIFY_MAX_FAILURES default
 ATTEMPTS = 15  # per language through REST

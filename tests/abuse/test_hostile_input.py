@@ -27,7 +27,7 @@ from tests.abuse import report
 from tests.abuse.corpus import BODIES, FRAME, HUGE_TEXTS, TEXTS
 from tests.reliability.helpers import LANGUAGES, identify, languages
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.needs_servers
 
 WORDS = re.compile(r"[^\W\d_]{2,}")  # a payload with words may be read as any of our languages
 DISCLOSING = re.compile(r"^utter_(status_|order_(tracking|eta|pending|dispute)|refund_|no_refund|verified|"

@@ -285,3 +285,18 @@ def test_contact_is_asked_only_when_nobody_identifies_the_customer(service):
     assert asyncio.run(required(tracker({"order_id": order(OLIVER, 6)}))) == ["order_id", "contact"]
     assert asyncio.run(required(tracker({"customer_id": verified(3)}))) == ["order_id"]
     assert asyncio.run(required(tracker(channel="telegram", sender="100003"))) == ["order_id"]
+
+
+def test_withdrawing_after_the_reopening_window_does_not_promise_a_reopening(service, monkeypatch):
+    """The service always returns the reopening deadline; past it, the user is not told to reopen."""
+    from datetime import datetime, timedelta, timezone
+
+    from actions.skills import skills
+    from actions.skills.skills import ActionWithdrawDispute
+
+    number = order(OLIVER, 13)
+    slots = {"order_id": number, "customer_id": customer_id(service, number), "confirmed": True}
+    monkeypatch.setattr(skills, "now", lambda: datetime.now(timezone.utc) + timedelta(days=60))
+    messages, _ = run(ActionWithdrawDispute(), tracker(slots))
+    assert responses(messages) == ["utter_dispute_withdrawn_no_reopen"]
+    assert "reopen_until" not in messages[0]

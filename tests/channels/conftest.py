@@ -27,7 +27,7 @@ import pytest
 
 from tests.channels.stub import ApiStub
 from tests.conftest import ROOT
-from tests.e2e.conftest import free_port, newest_model
+from tests.harness import free_port, model_exists, served_model
 
 SECRETS = {
     "RASA_AUTH_TOKEN": "channels-test-api-token-7f3a",
@@ -37,7 +37,9 @@ SECRETS = {
     "TWILIO_AUTH_TOKEN": "twilio-auth-token-91b7d0e4",
     "SLACK_BOT_TOKEN": "xoxb-test-slack-bot-token-42",
     "SLACK_SIGNING_SECRET": "slack-signing-secret-8d1f",
+    "AGENT_CONSOLE_PASSWORD": "channels-agent-console-password-3c9e",
 }
+TICKETS_WEBHOOK_PATH = "/hooks/services/T0MARKET/B0TICKETS/tickets-webhook-secret"
 TWILIO_SID = "AC00000000000000000000000000000001"
 TWILIO_NUMBER = "+15005550006"
 TWILIO_WHATSAPP = "+14155238886"
@@ -150,6 +152,8 @@ class ChannelLauncher:
             "TWILIO_WHATSAPP_NUMBER": TWILIO_WHATSAPP,
             "TWILIO_API_URL": f"{self.stub.base}/twilio",
             "SLACK_API_URL": f"{self.stub.base}/slack/api/",
+            "SLACK_TICKETS_WEBHOOK_URL": f"{self.stub.base}{TICKETS_WEBHOOK_PATH}",
+            "AGENT_CONSOLE_URL": "https://bot.example.com/agent/",
             "RASA_REQUEST_MAX_SIZE": "200000",
             "TWILIO_CONTENT_API_URL": f"{self.stub.base}/twilio",
             "TWILIO_STATUS_CALLBACK_URL": f"{self.base}/webhooks/twilio/status",
@@ -163,7 +167,7 @@ class ChannelLauncher:
         self.log_path = tmp / "launcher.log"
         self.log = open(self.log_path, "w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot.launcher", "--model", str(newest_model())],
+            [sys.executable, "-m", "bot.launcher", "--model", str(served_model())],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
@@ -204,13 +208,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """Starts the channel launcher now (a Rasa server takes a minute or two to load its model)."""
     if session.config.option.collectonly or not any(_uses_channel_servers(i) for i in session.items):
         return
-    if "launcher" not in _early and newest_model_exists():
+    if "launcher" not in _early and model_exists():
         tmp = session.config._tmp_path_factory.mktemp("channels")  # type: ignore[attr-defined]
         _early["launcher"] = ChannelLauncher(tmp)
-
-
-def newest_model_exists() -> bool:
-    return any((ROOT / "models").glob("*.tar.gz"))
 
 
 @pytest.fixture(scope="session")

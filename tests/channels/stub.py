@@ -7,6 +7,7 @@ and ``SLACK_API_URL`` at it, so no test talks to the internet. Paths:
     /twilio/2010-04-01/Accounts/<sid>/Messages.json       Twilio Messages API
     /twilio/v1/ContentAndApprovals                        Twilio Content API (``templates``)
     /slack/api/<method>                                   Slack Web API
+    /hooks/services/<team>/<bot>/<secret>                  Slack incoming webhooks
 
 ``fail_next`` makes the next call(s) of a method answer as the platform does when it is rate
 limited (429 with Retry-After) or in trouble (5xx).
@@ -182,6 +183,8 @@ class ApiStub:
             if call.method == "chat.postEphemeral":
                 return 200, {"ok": True, "message_ts": f"{now}.000200"}
             return 200, {"ok": True, "channel": call.params.get("channel"), "ts": f"{now}.000100"}
+        if call.service == "hooks":
+            return 200, "ok"
         return 404, {"ok": False}
 
     # --- reading what was sent ----------------------------------------------------------------
@@ -225,7 +228,7 @@ def text_of(call: Call) -> str:
         return str(call.params.get("text", ""))
     if call.service == "twilio":
         return str(call.params.get("Body", ""))
-    if call.service == "slack":
+    if call.service in ("slack", "hooks"):
         return str(call.params.get("text", ""))
     return ""
 

@@ -24,7 +24,7 @@ FULL = {
 
 def test_without_settings_only_the_web_channels_are_on():
     enabled, disabled = config.effective_channels({})
-    assert [config.short_name(c) for c in enabled] == ["rest", "socketio", "webchat", "triage"]
+    assert [config.short_name(c) for c in enabled] == ["rest", "socketio", "webchat", "triage", "agentconsole"]
     assert disabled == {
         "bot.channels.telegram.TelegramInput": ["TELEGRAM_ACCESS_TOKEN", "TELEGRAM_WEBHOOK_SECRET"],
         "bot.channels.twilio.TwilioInput": ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN",
@@ -45,7 +45,7 @@ def test_written_file_has_plain_values_and_is_private(tmp_path):
     assert written["bot.channels.socketio.SocketIOInput"]["allowed_origins"] == "https://shop.example.com"
     assert "${" not in path.read_text()
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert lines[0] == "channels on: rest, socketio, webchat, telegram, twilio, slack, triage"
+    assert lines[0] == "channels on: rest, socketio, webchat, telegram, twilio, slack, triage, agentconsole"
     assert not any(secret in "\n".join(lines) for secret in ("123:abc", "s3cr3t", "xoxb-1"))
 
 

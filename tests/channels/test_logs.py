@@ -13,7 +13,7 @@ from tests.channels.test_slack import dm_event
 from tests.channels.test_telegram import message_update
 from tests.channels.test_twilio import whatsapp
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.needs_servers
 
 
 def test_secrets_never_reach_the_logs(channel_servers):
@@ -38,7 +38,8 @@ def test_secrets_never_reach_the_logs(channel_servers):
     time.sleep(2)
 
     log = channel_servers.log()
-    assert "[launcher] channels on: rest, socketio, webchat, telegram, twilio, slack, triage" in log
+    assert "[launcher] channels on: rest, socketio, webchat, telegram, twilio, slack, triage, agentconsole" in log
+    assert "password: set by AGENT_CONSOLE_PASSWORD (not shown)" in log
     assert "Web chat: http://127.0.0.1:" in log
     assert "HTTP API token: set by RASA_AUTH_TOKEN (not shown)" in log
     for name, secret in {**SECRETS, "web token": token}.items():

@@ -13,7 +13,7 @@ from actions.orders.db import make_engine, session_factory
 from actions.orders.service import OrderService
 from tests.channels.stub import text_of
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.needs_servers
 
 _ids = itertools.count(1)
 DM = "D0OLIVERDM"

@@ -13,7 +13,7 @@ import yaml
 from tests.channels.stub import text_of
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.needs_servers
 
 _ids = itertools.count(int(time.time()) % 1_000_000 * 100)
 

@@ -27,7 +27,7 @@ from tests.channels.conftest import (
 )
 from tests.channels.stub import text_of
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.needs_servers
 
 _ids = itertools.count(1)
 

@@ -16,9 +16,11 @@ from bot.channels.identity import TokenSettings, issue_token
 from tests.conftest import ROOT
 from tests.conversations import coverage
 from tests.conversations.runner import Player
-from tests.e2e.conftest import JWT_SECRET, TOKEN, free_port, newest_model
+from tests.e2e.conftest import JWT_SECRET
+from tests.harness import free_port, served_model
 
 REPORT = ROOT / "results" / "conversations" / "coverage.md"
+TOKEN = "conversation-tests-token"
 
 
 def website_token(customer_id: int) -> str:
@@ -47,7 +49,7 @@ def player(tmp_path_factory) -> Player:
     log_path = tmp / "launcher.log"
     log = open(log_path, "w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.launcher", "--model", str(newest_model())],
+        [sys.executable, "-m", "bot.launcher", "--model", str(served_model())],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     deadline = time.monotonic() + 300

@@ -7,6 +7,8 @@ in that turn with what the test expects:
 * ``bot``: the responses, in order, by name (``BotUttered.metadata["utter_action"]``); exact;
 * ``actions``: actions that must have run in the turn (custom actions, forms);
 * ``says`` / ``not_says``: substrings that must / must not be in the turn's text (facts, leaks);
+* ``matches``: regular expressions the turn's text must match (facts that depend on the day, such as a
+  date written in the user's language);
 * ``intent``: what the NLU understood (only where the test is about understanding);
 * ``slots``: slot values after the turn (``slot.field``: a field of a slot holding an object);
 
@@ -66,10 +68,13 @@ class Turn:
     # not a message: a reminder firing ({intent, entities}) or the seller answering ({order, approve})
     external: dict[str, Any] | None = None
     seller: dict[str, Any] | None = None
+    # an agent in the console: {action: hand_back | close} or {reply: "text"} (on the conversation's ticket)
+    agent: dict[str, Any] | None = None
     bot: list[str] | None = None
     actions: list[str] = field(default_factory=list)
     says: list[str] = field(default_factory=list)
     not_says: list[str] = field(default_factory=list)
+    matches: list[str] = field(default_factory=list)
     intent: str | None = None
     slots: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -139,8 +144,8 @@ def _turn(raw: dict[str, Any]) -> Turn:
     if unknown:
         raise ValueError(f"unknown turn keys {sorted(unknown)} in {raw}")
     turn = Turn(**raw)
-    if sum(x is not None for x in (turn.user, turn.button, turn.external, turn.seller)) != 1:
-        raise ValueError(f"a turn has exactly one of user / button / external / seller: {raw}")
+    if sum(x is not None for x in (turn.user, turn.button, turn.external, turn.seller, turn.agent)) != 1:
+        raise ValueError(f"a turn has exactly one of user / button / external / seller / agent: {raw}")
     return turn
 
 
@@ -235,9 +240,32 @@ class Player:
         finally:
             engine.dispose()
 
-    def send(self, sender: str, text: str, metadata: dict[str, Any], external: dict[str, Any] | None = None) -> TurnResult:
+    def agent_acts(self, sender: str, what: dict[str, Any]) -> None:
+        """What an agent does in the console (bot/handoff/console.py), through its API."""
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self.token}",
+                   "X-Agent-Name": "conversation-tests"}
+
+        def call(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+            request = urllib.request.Request(self.base + path, method=method, headers=headers,
+                                             data=json.dumps(body).encode() if body is not None else None)
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return json.loads(response.read() or b"{}")
+
+        query = urllib.parse.urlencode({"conversation_id": sender})
+        tickets = call("GET", f"/agent/api/tickets?{query}").get("tickets") or []
+        assert tickets, f"conversation {sender} has no open ticket"
+        number = urllib.parse.quote(tickets[0]["number"], safe="")
+        if "reply" in what:
+            call("POST", f"/agent/api/tickets/{number}/reply", {"text": what["reply"]})
+        else:
+            call("POST", f"/agent/api/tickets/{number}/{'close' if what.get('action') == 'close' else 'handback'}", {})
+
+    def send(self, sender: str, text: str, metadata: dict[str, Any], external: dict[str, Any] | None = None,
+             agent: dict[str, Any] | None = None) -> TurnResult:
         before = len(self.events(sender))
-        if external is not None:
+        if agent is not None:
+            self.agent_acts(sender, agent)
+        elif external is not None:
             quoted = urllib.parse.quote(sender, safe="")
             self._request(f"/conversations/{quoted}/trigger_intent?token={self.token}&output_channel=latest",
                           {"name": external["intent"], "entities": external.get("entities") or {}})
@@ -283,8 +311,8 @@ class Player:
             if turn.seller is not None:
                 self.seller_decides(str(turn.seller["order"]), bool(turn.seller["approve"]))
                 continue
-            text = turn.user if turn.user is not None else turn.button or f"<{(turn.external or {}).get('intent')}>"
-            result = self.send(sender, text, {**metadata, **turn.metadata}, turn.external)
+            text = turn.user if turn.user is not None else turn.button or f"<{(turn.external or turn.agent or {})}>"
+            result = self.send(sender, text, {**metadata, **turn.metadata}, turn.external, turn.agent)
             transcript.append(result)
             seen["responses"].update(result.responses)
             seen["actions"].update(result.actions)
@@ -348,6 +376,7 @@ def check_turn(turn: Turn, result: TurnResult) -> list[str]:
     joined = "\n".join(result.texts)
     problems += [f"the reply does not say {s!r}" for s in turn.says if s.casefold() not in joined.casefold()]
     problems += [f"the reply says {s!r}" for s in turn.not_says if s.casefold() in joined.casefold()]
+    problems += [f"the reply does not match {p!r}" for p in turn.matches if not re.search(p, joined, re.IGNORECASE)]
     if turn.intent is not None and result.intent != turn.intent:
         problems.append(f"intent {result.intent!r}, expected {turn.intent!r}")
     return problems

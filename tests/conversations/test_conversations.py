@@ -7,7 +7,7 @@ import pytest
 from tests.conversations import coverage
 from tests.conversations.runner import Conversation, Player, load
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.needs_servers
 CONVERSATIONS = load()
 
 

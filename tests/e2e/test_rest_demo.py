@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.needs_servers
 
 README_BASE = "http://127.0.0.1:5005"
 

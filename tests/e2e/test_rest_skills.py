@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from actions.orders.db import make_engine
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.needs_servers
 
 # language -> (order to cancel, the owner's contact, what the user types)
 YES = {

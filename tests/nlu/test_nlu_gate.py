@@ -20,7 +20,7 @@ import sys
 import pytest
 
 from tests.conftest import ROOT
-from tests.e2e.conftest import newest_model
+from tests.harness import served_model
 
 sys.path.insert(0, str(ROOT / "tests" / "benchmarks"))
 
@@ -37,7 +37,7 @@ def parser():
     configure_structlog(logging.WARNING)  # the processor logs every parsed text at debug level
     import eval_nlu
 
-    return eval_nlu.Parser(newest_model())
+    return eval_nlu.Parser(served_model())
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -2,8 +2,8 @@
 
 Service tests run on two backends: a temporary SQLite file and a real, throw-away PostgreSQL
 server (``initdb`` + ``pg_ctl`` in a temp dir, on a free localhost port, as the ``postgres`` OS
-user when we are root).  When PostgreSQL's binaries are missing they are installed with
-``apt-get install postgresql``; only if that fails are the PostgreSQL variants skipped.
+user when we are root). ``make services`` installs PostgreSQL; without it the PostgreSQL variants
+fail in CI and are skipped elsewhere (``tests.conftest.require``).
 """
 
 from __future__ import annotations
@@ -28,10 +28,11 @@ from actions.orders.db import make_engine, session_factory
 from actions.orders.models import metadata
 from actions.orders.schema import migrate
 from actions.orders.service import OrderService
+from tests.conftest import require
 
 BACKEND_PARAMS = (
     pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.needs_postgres),
 )
 
 
@@ -45,19 +46,6 @@ def _pg_bindir() -> Path | None:
 
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=version)
     return Path(found[-1]).parent if found else None
-
-
-def _install_postgres() -> str:
-    """Install Debian's postgresql package; returns "" on success, else why it failed."""
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        return "PostgreSQL binaries missing and apt-get unavailable (need root on Debian)"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update"], ["apt-get", "install", "-y", "postgresql"]):
-        try:
-            subprocess.run(command, check=True, capture_output=True, env=env, timeout=900)
-        except (subprocess.SubprocessError, OSError) as exc:
-            return f"`{' '.join(command)}` failed: {exc}"
-    return ""
 
 
 def _free_port() -> int:
@@ -91,10 +79,7 @@ class PostgresServer:
 def postgres_server() -> Iterator[PostgresServer]:
     bindir = _pg_bindir()
     if bindir is None:
-        problem = _install_postgres()
-        bindir = _pg_bindir()
-        if bindir is None:
-            pytest.skip(f"PostgreSQL tests skipped: {problem or 'initdb not found after install'}")
+        require("PostgreSQL", "no /usr/lib/postgresql/*/bin/initdb")
     as_root = os.geteuid() == 0
     workdir = Path(tempfile.mkdtemp(prefix="orders-pg-"))
     if as_root:

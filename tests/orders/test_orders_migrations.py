@@ -8,6 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 from orders_test_helpers import NOW
 from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
@@ -111,5 +112,50 @@ def test_partial_unique_indexes_enforce_invariants(new_database: Callable[[str],
         add(dispute_row(DisputeStatus.OPEN))
         with pytest.raises(IntegrityError):
             add(dispute_row(DisputeStatus.ESCALATED))
+    finally:
+        engine.dispose()
+
+
+def test_localisation_revision_backfills_regions_and_milestone_codes(new_database: Callable[[str], str]) -> None:
+    """0003 gives existing customers the locale and time zone of their country and language, and
+    existing tracking events the code their English wording names; downgrading removes both."""
+    url = new_database("localisation")
+    migrate(url, "0001_initial")
+    engine = make_engine(url)
+    rows = {
+        "customers": [
+            {"id": 1, "name": "A", "email": "a@example.com", "preferred_language": "fr", "country": "SN"},
+            {"id": 2, "name": "B", "email": "b@example.com", "preferred_language": "en", "country": "KE"},
+            {"id": 3, "name": "C", "email": "c@example.com", "preferred_language": "sw", "country": "US"},
+        ],
+        "sellers": [{"id": 1, "name": "S"}],
+        "orders": [{"id": 1, "number": "1234567890123456", "customer_id": 1, "seller_id": 1, "amount": 5,
+                    "currency": "XOF", "status": "shipped"}],
+        "shipments": [{"id": 1, "order_id": 1, "carrier": "DHL", "tracking_number": "1"}],
+        "tracking_events": [
+            {"id": i, "shipment_id": 1, "location": "Dakar, SN", "description": text}
+            for i, text in enumerate(("Customs clearance completed", "Out for delivery", "Parcel scanned"), 1)
+        ],
+    }
+    try:
+        with engine.begin() as connection:
+            for table, values in rows.items():
+                stamp = {"at": NOW} if table == "tracking_events" else {} if table in ("sellers", "shipments") \
+                    else {"created_at": NOW}
+                connection.execute(sa.table(table, *(sa.column(c) for c in [*values[0], *stamp])).insert(),
+                                   [{**v, **stamp} for v in values])
+        migrate(url)
+        with engine.connect() as connection:
+            regions = connection.execute(sa.text("SELECT id, locale, time_zone FROM customers ORDER BY id")).all()
+            codes = connection.execute(sa.text("SELECT code FROM tracking_events ORDER BY id")).scalars().all()
+        assert [tuple(r) for r in regions] == [(1, "fr_SN", "Africa/Dakar"), (2, "en_KE", "Africa/Nairobi"),
+                                               (3, None, None)]
+        assert codes == ["customs_cleared", "out_for_delivery", "in_transit"]
+        assert schema_diff(url) == []
+        with pytest.raises(IntegrityError), engine.begin() as connection:  # only known codes
+            connection.execute(sa.text("UPDATE tracking_events SET code = 'teleported' WHERE id = 1"))
+        downgrade(url, "0001_initial")
+        columns = {c["name"] for c in inspect(engine).get_columns("tracking_events")}
+        assert "code" not in columns and "locale" not in {c["name"] for c in inspect(engine).get_columns("customers")}
     finally:
         engine.dispose()

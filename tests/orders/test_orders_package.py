@@ -135,3 +135,11 @@ def test_relative_sqlite_paths_are_from_the_repo_root(url: str, expected: str) -
     from actions.orders.db import resolve_url
 
     assert resolve_url(url) == expected
+
+
+def test_references_read_back() -> None:
+    from actions.orders.contacts import parse_reference, reference
+
+    assert reference("cancellation", 13) == "C-000013" and reference("dispute", 7) == "D-000007"
+    assert parse_reference("cancellation", " c-000013 ") == 13
+    assert parse_reference("dispute", "C-000013") is None and parse_reference("dispute", "D-12a") is None

@@ -11,7 +11,7 @@ from orders_test_helpers import NOW, Clock, audit_rows, count, customer_id, numb
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from actions.orders import Code, OrderService, Result
+from actions.orders import Code, DisputeReason, OrderService, Result
 from actions.orders.models import CancellationRequest, ChannelIdentity, Dispute, SupportTicket
 
 H = timedelta(hours=1)
@@ -68,6 +68,7 @@ def test_get_customer(demo: OrderService, wanjiku: int) -> None:
         "sw",
     )
     assert ("telegram", "100002") in {(i.channel, i.external_id) for i in customer.identities}
+    assert (customer.locale, customer.time_zone) == ("sw_KE", "Africa/Nairobi")
     assert demo.get_customer(customer_id=9999) is None
 
 
@@ -107,6 +108,10 @@ def test_get_order_view(demo: OrderService, amina: int) -> None:
     assert view.shipment is not None and view.shipment.carrier and view.shipment.tracking_number
     times = [e.at for e in view.shipment.events]
     assert times == sorted(times, reverse=True) and all(t < NOW for t in times)
+    # milestones are codes the bot words in the buyer's language, newest first
+    assert [e.code for e in view.shipment.events] == [
+        "arrived_destination", "departed_origin", "at_sorting_center", "shipped"]
+    assert (view.customer_locale, view.customer_time_zone) == ("fr_SN", "Africa/Dakar")
     json.dumps(view.to_dict())  # JSON-ready
 
     pending = demo.get_order(order_number=number("amina", "04"), customer_id=amina)
@@ -237,10 +242,13 @@ def test_cancel_paid_order_asks_seller(demo: OrderService, amina: int) -> None:
     )
     assert view.cancellation is not None and view.cancellation.id == result.data["request_id"]
     assert view.cancellation.reason == "wrong_item_ordered"
+    # a readable reference to quote, the same in the answer and in the view
+    assert result.data["reference"] == view.cancellation.reference == f"C-{result.data['request_id']:06d}"
     again = demo.check_cancellation(order_number=order, customer_id=amina)
-    assert (again.code, again.data["request_id"]) == (
+    assert (again.code, again.data["request_id"], again.data["reference"]) == (
         Code.CANCEL_ALREADY_REQUESTED,
         result.data["request_id"],
+        result.data["reference"],
     )
     refund = demo.refund_status(order_number=order, customer_id=amina)
     assert (refund.code, refund.data["cancellation_deadline"]) == (Code.NO_REFUND, (NOW + 72 * H).isoformat())
@@ -252,7 +260,7 @@ def test_cancel_shipped_order_is_refused(demo: OrderService, sessions: sessionma
         order_number=number("amina", "06"), customer_id=amina, idempotency_key="c1"
     )
     assert (result.ok, result.code) == (False, Code.CANCEL_SHIPPED)
-    assert result.data["dispute_reasons"] == ["wrong_tracking", "bad_quality", "not_received"]
+    assert result.data["dispute_reasons"] == [r.value for r in DisputeReason]
     assert table_counts(sessions) == before
 
 
@@ -477,14 +485,16 @@ def test_open_dispute_once(demo: OrderService, sessions: sessionmaker, amina: in
         idempotency_key="d1",
     )
     assert (opened.ok, opened.code, opened.data["status"]) == (True, Code.DISPUTE_OPENED, "open")
+    assert opened.data["reference"] == f"D-{opened.data['dispute_id']:06d}"
     same = demo.open_dispute(
         order_number=order, customer_id=amina, reason="not_received", idempotency_key="d2"
     )
-    assert (same.ok, same.code, same.duplicate, same.data["dispute_id"]) == (
+    assert (same.ok, same.code, same.duplicate, same.data["dispute_id"], same.data["reference"]) == (
         False,
         Code.DISPUTE_ALREADY_OPEN,
         True,
         opened.data["dispute_id"],
+        opened.data["reference"],
     )
     other = demo.open_dispute(
         order_number=order, customer_id=amina, reason="wrong_tracking", idempotency_key="d3"
@@ -492,10 +502,11 @@ def test_open_dispute_once(demo: OrderService, sessions: sessionmaker, amina: in
     assert (other.code, other.duplicate) == (Code.DISPUTE_ALREADY_OPEN, False)
     view = demo.get_order(order_number=order, customer_id=amina)
     assert view is not None and view.dispute is not None
-    assert (view.dispute.status, view.dispute.reason, view.dispute.description) == (
+    assert (view.dispute.status, view.dispute.reason, view.dispute.description, view.dispute.reference) == (
         "open",
         "not_received",
         "Still waiting",
+        opened.data["reference"],
     )
     with sessions() as session:
         dispute = session.execute(select(Dispute).where(Dispute.id == opened.data["dispute_id"])).scalar_one()

@@ -3,13 +3,13 @@ action server (so the in-process rate limiter starts empty) and freshly seeded d
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import time
 
 import pytest
 
+from tests.conftest import require
 from tests.reliability.stack import free_port, release_shared_stack, restart, seed_orders, shared_stack
 
 
@@ -27,21 +27,11 @@ def seeded(stack):
     return stack
 
 
-def _redis_binary() -> str | None:
-    found = shutil.which("redis-server")
-    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "redis-server"]):
-            subprocess.run(command, env=env, capture_output=True, timeout=900, check=False)
-        found = shutil.which("redis-server")
-    return found
-
-
 @pytest.fixture(scope="package")
 def redis_port(tmp_path_factory):
-    binary = _redis_binary()
+    binary = shutil.which("redis-server")
     if binary is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+        require("Redis", "no redis-server on the PATH")
     import redis
 
     port, workdir = free_port(), tmp_path_factory.mktemp("redis")

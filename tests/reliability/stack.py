@@ -16,7 +16,6 @@ import atexit
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from tests.harness import free_port  # noqa: F401 - re-exported for the reliability tests
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -42,17 +43,11 @@ QUIET_ENV = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def newest_model() -> Path:
+    """The model of this checkout (name kept for the callers)."""
+    from bot.model_hash import current_model
 
-
-def newest_model(directory: Path = ROOT / "models") -> Path:
-    models = sorted(directory.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
-    if not models:
-        raise FileNotFoundError(f"no trained model in {directory}/: run `make train`")
-    return models[-1]
+    return current_model()
 
 
 def project_settings() -> dict[str, str]:
@@ -225,7 +220,7 @@ class Stack:
         endpoints = self.endpoints_file(name, self.processes[actions].port)  # type: ignore[attr-defined]
         process = Process(
             name,
-            [str(RASA), "run", "--model", str(model or self.model), "--enable-api", "--auth-token", TOKEN,
+            [PYTHON, "-m", "bot.rasa_ext", "run", "--model", str(model or self.model), "--enable-api", "--auth-token", TOKEN,
              "--credentials", str(self.credentials), "--endpoints", str(endpoints),
              "--interface", "127.0.0.1", "--port", str(port)],
             {**self.env, **sanic_limits(self.env, "RASA_REQUEST_MAX_SIZE"), **env},

@@ -22,7 +22,7 @@ from tests.reliability.stack import ROOT, Stack, text
 sys.path.insert(0, str(ROOT / "tests" / "orders"))  # the fixture module imports its helpers by name
 from tests.orders.conftest import postgres_server  # noqa: E402,F401  (fixture, reused as is)
 
-pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
+pytestmark = [pytest.mark.needs_servers, pytest.mark.needs_postgres]
 
 SERVERS = ("rasa-a", "rasa-b")
 CONVERSATIONS = {

@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 from tests.reliability.helpers import LANGUAGES, languages, order_state, responses
 from tests.reliability.stack import Stack
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.needs_servers
 
 # Demo scenario 03 of each customer: paid, awaiting shipment, cancellable by a request to the seller.
 CANCEL = {
@@ -102,7 +102,7 @@ def test_action_server_down_during_cancellation(seeded):
 
     stack["actions"].kill()
     try:
-        # Rasa alone would answer nothing at all here ([]): bot/rasa_patches.py makes it say so.
+        # Rasa alone would answer nothing at all here ([]): bot/rasa_ext/action_failures.py makes it say so.
         for _ in range(2):  # the user insists while the server is still down
             replies = each_language(lambda lang: stack.say(who[lang], CANCEL[lang]["yes"]))
             for lang in LANGUAGES:

@@ -20,7 +20,7 @@ from rasa.core.lock_store import LockError
 
 from bot.lock_store import AtomicRedisLockStore
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.needs_servers
 
 SERVERS, TASKS, CONVERSATIONS = 2, 12, 3
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import socket
 
 import aiohttp
 import pytest
@@ -14,6 +13,7 @@ from rasa.core.channels.channel import register
 from sanic import Sanic
 
 from bot.triage.channel import TriageInput
+from tests.harness import free_port
 from tests.triage.conftest import DATA
 
 TOKEN = "triage-test-token"
@@ -25,12 +25,6 @@ def sanic_test_mode(monkeypatch):
     """Several apps in one process: Sanic's test mode (no duplicate-name check, re-entrant
     touch-up of its protocol classes)."""
     monkeypatch.setattr(Sanic, "test_mode", True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def serve_and_call(agent, channel: TriageInput, calls: list[tuple]) -> list:

@@ -24,3 +24,21 @@ def test_example_file_commits_no_secret():
     example = (settings.ROOT / ".env.example").read_text()
     for key in settings.GENERATED:
         assert f"\n{key}=\n" in example
+
+
+def test_generated_secrets_are_published_for_local_clients_only_for_the_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(os, "environ", os.environ.copy())
+    runtime = tmp_path / "runtime.env"
+    monkeypatch.setenv("RUNTIME_FILE", str(runtime))
+    for key in ("RASA_AUTH_TOKEN", "AGENT_CONSOLE_PASSWORD"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setattr(settings, "ROOT", tmp_path)  # a checkout without .env
+    (tmp_path / ".env.example").write_text("RASA_AUTH_TOKEN=\nAGENT_CONSOLE_PASSWORD=\n")
+    assert settings.client_setting("RASA_AUTH_TOKEN") == ""  # no running make run: nothing to use
+    settings.publish_runtime({"RASA_AUTH_TOKEN": "generated-for-this-run"}, runtime)
+    assert oct(runtime.stat().st_mode & 0o777) == "0o600"
+    assert settings.client_setting("RASA_AUTH_TOKEN") == "generated-for-this-run"
+    assert settings.client_setting("AGENT_CONSOLE_PASSWORD") == ""  # never published
+    monkeypatch.setenv("RASA_AUTH_TOKEN", "chosen")
+    assert settings.client_setting("RASA_AUTH_TOKEN") == "chosen"  # a configured token wins
+    assert "AGENT_CONSOLE_PASSWORD" in settings.GENERATED

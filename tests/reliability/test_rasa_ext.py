@@ -1,4 +1,5 @@
-"""bot/rasa_patches.py without servers: Rasa's RemoteAction against a closed port, in-process."""
+"""bot/rasa_ext without servers: each extension in-process, compared with plain Rasa where it must
+decide the same (the extensions are installed for this module only and removed afterwards)."""
 
 from __future__ import annotations
 
@@ -9,18 +10,44 @@ from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
 from rasa.core.channels.channel import CollectingOutputChannel
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SlotSet, UserUttered
+from rasa.shared.core.events import (
+    ActionExecuted,
+    BotUttered,
+    ConversationPaused,
+    ConversationResumed,
+    Event,
+    SlotSet,
+    UserUttered,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from bot import rasa_patches
-from tests.reliability.stack import ROOT, free_port
+from bot import rasa_ext
+from bot.rasa_ext import action_failures, response_check
+from tests.harness import free_port
+from tests.reliability.stack import ROOT
+
+
+@pytest.fixture(scope="module", autouse=True)
+def extensions():
+    installed_before = rasa_ext.installed()
+    rasa_ext.install(list(rasa_ext.EXTENSIONS))
+    yield
+    rasa_ext.uninstall([name for name in rasa_ext.EXTENSIONS if name not in installed_before])
 
 
 @pytest.fixture(scope="module")
 def domain() -> Domain:
-    rasa_patches.install()
     return Domain.load(str(ROOT / "bot" / "domain"))
+
+
+@pytest.fixture()
+def without(request):
+    """Runs a test body with one extension off (plain Rasa), then puts it back."""
+    def off(name: str):
+        rasa_ext.uninstall([name])
+        request.addfinalizer(lambda: rasa_ext.install([name]))
+    return off
 
 
 def run(domain: Domain, action: str, events: list, url: str | None = None) -> list:
@@ -80,7 +107,6 @@ def test_rejections_still_propagate_and_responses_are_still_validated(domain, mo
 
 
 def test_event_types_are_cached_and_unknown_ones_still_rejected():
-    rasa_patches.install()
     assert Event.resolve_by_type("slot") is SlotSet and Event.resolve_by_type("slot") is SlotSet
     with pytest.raises(ValueError):
         Event.resolve_by_type("no such event")
@@ -97,36 +123,11 @@ def test_action_calls_carry_the_domain_without_responses(domain):
     assert "utter_ask_cancel_form_confirmed" in domain.responses  # the domain itself is untouched
 
 
-def prediction(probabilities, no_user=False):
-    from rasa.core.policies.policy import PolicyPrediction
-
-    return PolicyPrediction(probabilities, "RulePolicy", 6, is_no_user_prediction=no_user)
-
-
-def test_ted_is_skipped_only_when_the_rules_decide(domain):
-    listen = domain.index_for_action("action_listen")
-    form = domain.index_for_action("cancel_form")
-    certain = [0.0] * len(domain.action_names_or_texts)
-    certain[form] = 1.0
-    unsure = [0.0] * len(domain.action_names_or_texts)
-    unsure[listen] = 0.3  # the RulePolicy's core fallback score: TED may well know better
-    tracker = DialogueStateTracker.from_events("patch-test", [ActionExecuted("action_listen"), user("yes", "en")])
-    assert rasa_patches.rule_is_decisive(prediction(certain), tracker, domain)
-    assert not rasa_patches.rule_is_decisive(prediction(unsure), tracker, domain)
-    assert rasa_patches.rule_is_decisive(prediction(unsure, no_user=True), tracker, domain)
-    from rasa.shared.core.events import ActionExecutionRejected
-
-    rejected = DialogueStateTracker.from_events(
-        "patch-test", [ActionExecuted("action_listen"), user("yes", "en"), ActionExecutionRejected("cancel_form")])
-    assert not rasa_patches.rule_is_decisive(prediction(certain), rejected, domain)
-
-
 def test_tracker_saves_insert_each_event_once(domain, tmp_path):
-    from rasa.core.tracker_store import SQLTrackerStore
+    from bot.tracker_store import RememberingSQLTrackerStore
 
-    rasa_patches.install()
     url = tmp_path / "tracker.db"
-    first, second = (SQLTrackerStore(domain, dialect="sqlite", db=str(url)) for _ in range(2))
+    first, second = (RememberingSQLTrackerStore(domain, dialect="sqlite", db=str(url)) for _ in range(2))
 
     async def conversation():
         tracker = DialogueStateTracker.from_events("alice", [ActionExecuted("action_listen")], domain.slots)
@@ -180,9 +181,8 @@ def test_fast_response_check_agrees_with_rasas_schema(response):
 
     schema = RemoteAction.action_response_format_spec()
     full = jsonschema.validators.validator_for(schema)(schema)
-    fast = rasa_patches._per_event_type_validation(schema, type(full))
+    fast = response_check.per_event_type_validation(schema, type(full))
     assert fast(response) == full.is_valid(response)
-    rasa_patches.install()
     if full.is_valid(response):
         assert RemoteAction("x", None)._validate_action_result(response)
     else:
@@ -198,7 +198,6 @@ def test_fast_response_check_agrees_with_rasas_schema(response):
 def test_language_slot_follows_the_message_without_the_action_server(domain, slot, message, expected):
     from rasa.core.actions.action import ActionExtractSlots
 
-    rasa_patches.install()
     endpoint = EndpointConfig(f"http://127.0.0.1:{free_port()}/webhook")  # nobody listens there
     parse = {"intent": {"name": "affirm", "confidence": 1.0}, **({"language": message} if message else {})}
     tracker = DialogueStateTracker.from_events(
@@ -213,7 +212,7 @@ def test_language_slot_follows_the_message_without_the_action_server(domain, slo
 def test_a_connection_failure_is_retried_once(domain, monkeypatch):
     import aiohttp
 
-    monkeypatch.setattr(rasa_patches, "RETRY_DELAY_S", 0)
+    monkeypatch.setattr(action_failures, "RETRY_DELAY_S", 0)
     calls = []
 
     async def flaky(*args, **kwargs):  # a connection the restarted server was closing, then fine
@@ -229,7 +228,7 @@ def test_a_connection_failure_is_retried_once(domain, monkeypatch):
 
 
 def test_an_action_server_that_stays_down_is_tried_twice_then_reported(domain, monkeypatch):
-    monkeypatch.setattr(rasa_patches, "RETRY_DELAY_S", 0)
+    monkeypatch.setattr(action_failures, "RETRY_DELAY_S", 0)
     calls = []
     request = EndpointConfig.request
 
@@ -240,3 +239,130 @@ def test_an_action_server_that_stays_down_is_tried_twice_then_reported(domain, m
     monkeypatch.setattr(EndpointConfig, "request", counting)
     events = run(domain, "action_cancel_order", [ActionExecuted("action_listen"), user("yes", "en")])
     assert len(calls) == 2 and len(said(events)) == 1
+
+
+def test_without_the_extension_a_failing_action_is_silent(domain, without):
+    """Plain Rasa: the failure escapes RemoteAction (the processor logs it and the user gets nothing)."""
+    from rasa.shared.exceptions import RasaException
+
+    without("action_failures")
+    with pytest.raises(RasaException):
+        run(domain, "action_cancel_order", [ActionExecuted("action_listen"), user("yes", "en")])
+
+
+def test_an_unregistered_action_stays_a_loud_deployment_error(domain, monkeypatch):
+    """A 404 ("no such action") is not an outage: no "try again later", Rasa's error is raised and logged."""
+    from rasa.shared.exceptions import RasaException
+    from rasa.utils.endpoints import ClientResponseError as RasaClientResponseError
+
+    async def not_registered(*args, **kwargs):
+        raise RasaClientResponseError(404, "Not Found", b'{"error": "No registered action found"}')
+
+    monkeypatch.setattr(EndpointConfig, "request", not_registered)
+    with pytest.raises(RasaException):
+        run(domain, "action_cancel_order", [ActionExecuted("action_listen"), user("yes", "en")])
+
+
+def test_a_server_error_is_answered(domain, monkeypatch):
+    from rasa.utils.endpoints import ClientResponseError as RasaClientResponseError
+
+    async def failing(*args, **kwargs):
+        raise RasaClientResponseError(503, "Service Unavailable", b"")
+
+    monkeypatch.setattr(EndpointConfig, "request", failing)
+    events = run(domain, "action_cancel_order", [ActionExecuted("action_listen"), user("yes", "en")])
+    assert len(said(events)) == 1
+
+
+@pytest.mark.parametrize("name", ["event_types", "action_domain", "response_check"])
+def test_same_result_with_the_extension_on_and_off(domain, without, name):
+    """The call an action receives and the events Rasa reads back are the same with and without it."""
+    tracker = DialogueStateTracker.from_events(
+        "patch-test", [SlotSet("language", "fr"), ActionExecuted("action_listen"), user("oui", "fr")], domain.slots)
+    response = RESPONSES[1]
+
+    def observed():
+        body = RemoteAction("validate_cancel_form", None)._action_call_format(tracker, domain)
+        body["domain"].pop("responses", None)
+        valid = RemoteAction("x", None)._validate_action_result(response)
+        events = [Event.resolve_by_type(e["event"]).__name__ for e in response["events"]]
+        return body, valid, events
+
+    on = observed()
+    without(name)
+    assert observed() == on
+
+
+def test_the_switch(monkeypatch):
+    assert rasa_ext.wanted("off") == [] and rasa_ext.wanted("on") == list(rasa_ext.EXTENSIONS)
+    assert rasa_ext.wanted("action_failures, slot_mappings") == ["action_failures", "slot_mappings"]
+    with pytest.raises(ValueError):
+        rasa_ext.wanted("no_such_extension")
+    import rasa
+
+    monkeypatch.setattr(rasa, "__version__", "3.7.0")
+    with pytest.raises(RuntimeError, match="written for Rasa 3.6.21"):
+        rasa_ext.install(["event_types"])
+    assert rasa_ext.install([]) == rasa_ext.installed()  # nothing asked: no version check needed
+
+
+# --- the handoff relay (slot_mappings): in-process, on every message, paused or not ---------------------------
+
+def extract(domain: Domain, events: list, output=None) -> tuple[DialogueStateTracker, CollectingOutputChannel]:
+    """Rasa's action_extract_slots on a tracker, as handle_message runs it (its tracker is saved)."""
+    from rasa.core.actions.action import ActionExtractSlots
+
+    tracker = DialogueStateTracker.from_events("relay-test", events, domain.slots)
+    output = output or CollectingOutputChannel()
+    asyncio.run(ActionExtractSlots(None).run(output, TemplatedNaturalLanguageGenerator(domain.responses),
+                                             tracker, domain))
+    return tracker, output
+
+
+def handed_over() -> list[Event]:
+    return [ActionExecuted("action_listen"), user("nataka kuongea na mtu", "sw", intent="request_human"),
+            ActionExecuted("action_handoff"), ConversationPaused()]
+
+
+def test_a_paused_conversation_is_acknowledged_once_in_the_message_language(domain):
+    tracker, output = extract(domain, [*handed_over(), user("uko hapo?", "sw", intent="greet")])
+    ack = [m["text"] for m in output.messages]
+    assert ack == ["Asante, ujumbe wako umefika kwa timu yetu ya huduma kwa wateja. Mtu atakujibu hapa haraka "
+                   "iwezekanavyo."]
+    assert said(list(tracker.events)) == ack  # recorded in the conversation, so it is said once
+    again, output = extract(domain, [*tracker.events, user("halo?", "sw", intent="greet")])
+    assert output.messages == [] and said(list(again.events)) == ack
+
+
+def test_no_acknowledgement_once_an_agent_answered_nor_when_not_paused(domain):
+    agent = BotUttered("Sam (support team): hello", {}, {"via": "console", "from": "agent", "delivered": True})
+    _, output = extract(domain, [*handed_over(), agent, user("thanks", "en", intent="thank")])
+    assert output.messages == []
+    _, output = extract(domain, [ActionExecuted("action_listen"), user("hello", "en", intent="greet")])
+    assert output.messages == []
+    resumed = [*handed_over(), ConversationResumed(), ActionExecuted("action_listen"), user("hi", "en", "greet")]
+    assert extract(domain, resumed)[1].messages == []
+
+
+def test_rest_gets_the_console_messages_it_missed_with_its_next_message(domain):
+    pending = BotUttered("Sam (support team): your refund left today", {},
+                         {"via": "console", "from": "agent", "agent": "Sam", "delivered": False})
+    pushed = BotUttered("Sam (support team): pushed", {}, {"via": "console", "from": "agent", "delivered": True})
+    events = [*handed_over(), user("hello?", "en", intent="greet"), pushed, pending, ConversationResumed(),
+              user("thanks", "en", intent="thank")]
+    _, output = extract(domain, events)
+    assert output.messages == [{"recipient_id": "relay-test", "text": "Sam (support team): your refund left today",
+                                "from": "agent", "agent": "Sam"}]
+    # The next exchange does not get it again.
+    _, output = extract(domain, [*events, user("bye", "en", intent="goodbye")])
+    assert output.messages == []
+
+
+def test_a_new_session_keeps_the_pause_when_the_action_server_is_down(domain):
+    events = [*handed_over(), user("hello?", "en", intent="greet")]
+    result = run(domain, "action_session_start", events)
+    kinds = [type(e).__name__ for e in result]
+    assert kinds[0] == "SessionStarted" and kinds[-2:] == ["ConversationPaused", "ActionExecuted"]
+    assert said(result) == []  # not the "service unavailable" answer of a failed action
+    assert "ConversationPaused" not in [type(e).__name__ for e in run(domain, "action_session_start",
+                                                                         [ActionExecuted("action_listen")])]
