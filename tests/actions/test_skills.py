@@ -295,7 +295,7 @@ def test_withdrawing_after_the_reopening_window_does_not_promise_a_reopening(ser
     from actions.skills.skills import ActionWithdrawDispute
 
     number = order(OLIVER, 13)
-    slots = {"order_id": number, "customer_id": customer_id(service, number), "confirmed": True}
+    slots = {"order_id": number, "customer_id": verified(customer_id(service, number)), "confirmed": True}
     monkeypatch.setattr(skills, "now", lambda: datetime.now(timezone.utc) + timedelta(days=60))
     messages, _ = run(ActionWithdrawDispute(), tracker(slots))
     assert responses(messages) == ["utter_dispute_withdrawn_no_reopen"]
