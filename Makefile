@@ -50,7 +50,7 @@ train: setup
 	else $(RASA) train $(RASA_FILES) --out models --augmentation 0 --fixed-model-name $(notdir $(basename $(basename $(MODEL)))); fi
 
 run: train
-	$(PY) -m bot.launcher --model $(MODEL)
+	$(PY) -m bot.launcher --demo --model $(MODEL)
 
 shell: train
 	$(PY) -m bot.launcher --shell --model $(MODEL)

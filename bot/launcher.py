@@ -7,7 +7,9 @@
    back-off; the others keep serving) and stops every process it started on Ctrl-C or SIGTERM. The
    children die with the launcher even when it is killed (SIGKILL): none keeps its port.
 
-    python -m bot.launcher [--no-seed] [--model PATH] [--shell]
+    python -m bot.launcher [--demo] [--no-seed] [--model PATH] [--shell]
+
+``--demo`` (``make run``) turns on the web chat's demo sign-in unless a setting says otherwise.
 """
 
 from __future__ import annotations
@@ -157,10 +159,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", help="model archive (default: this checkout's, bot/model_hash.py)")
     parser.add_argument("--timeout", type=float, default=240, help="seconds to wait for the servers")
     parser.add_argument("--shell", action="store_true", help="chat in this terminal instead of serving")
+    parser.add_argument("--demo", action="store_true",
+                        help="local demo: the web chat's demo sign-in is on unless WEBCHAT_DEMO_SIGN_IN says otherwise")
     args = parser.parse_args(argv)
 
     preset = {key: token_preset(key) for key in settings.GENERATED}  # before load() generates the rest
-    config = settings.load()
+    config = settings.load(demo=args.demo)
     (ROOT / "var").mkdir(exist_ok=True)
     try:
         model = Path(args.model) if args.model else current_model()
@@ -221,7 +225,8 @@ def main(argv: list[str] | None = None) -> int:
             settings.publish_runtime(generated, runtime)
         print(
             f"\n[launcher] Ready. Model {model.name}.\n"
-            f"  Web chat: {base}/webhooks/webchat/\n"
+            f"  Web chat: {base}/webhooks/webchat/ (demo sign-in "
+            f"{'on' if config['WEBCHAT_DEMO_SIGN_IN'].lower() in ('1', 'true', 'yes', 'on') else 'off'})\n"
             f"  REST:     curl -s {base}/webhooks/rest/webhook -H 'Content-Type: application/json' "
             f"-d '{{\"sender\": \"me\", \"message\": \"hello\"}}'\n"
             f"  Terminal: make shell\n"

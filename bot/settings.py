@@ -19,13 +19,19 @@ PUBLISHED = ("RASA_AUTH_TOKEN",)
 DEFAULT_RUNTIME_FILE = "var/runtime.env"
 
 
-def load(env_file: Path | None = None) -> dict[str, str]:
+# Defaults that differ for the local demo (`make run` = `python -m bot.launcher --demo`): the web
+# chat page's demo sign-in, which lets anyone who reaches the page sign in as a demo customer.
+DEMO_DEFAULTS = {"WEBCHAT_DEMO_SIGN_IN": "true"}
+
+
+def load(env_file: Path | None = None, demo: bool = False) -> dict[str, str]:
     """Resolves every setting into ``os.environ`` and returns them.
 
     Secrets left empty are generated for this run only, so nothing secret is ever committed or
-    shared by default.
+    shared by default. ``demo``: the defaults of ``DEMO_DEFAULTS`` apply (the environment and
+    ``.env`` still win).
     """
-    defaults = dotenv_values(ROOT / ".env.example")
+    defaults = {**dotenv_values(ROOT / ".env.example"), **(DEMO_DEFAULTS if demo else {})}
     local = dotenv_values(env_file or ROOT / ".env") if (env_file or ROOT / ".env").exists() else {}
     resolved: dict[str, str] = {}
     for key, default in defaults.items():

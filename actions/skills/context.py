@@ -11,27 +11,28 @@ import asyncio
 import logging
 import os
 import re
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import jwt
 from rasa_sdk import Tracker
 
 from actions.orders import OrderService, get_service
 from actions.orders.views import OrderView
 from actions.skills.localise import Localiser
-from bot.channels.identity import channel_identity
+from bot.channels.identity import customer_from_token, message_token, sign_in_state, trusted_identity
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Channels whose sender id is asserted by the messaging platform itself (a Telegram user id, a
-# WhatsApp number, a Slack user), so it identifies the customer through the identity table.
-# REST and socket.io sender ids are chosen by the client and never trusted on their own.
-TRUSTED_CHANNELS = {"telegram", "twilio", "slack"}
-TOKEN_KEYS = ("auth_token", "token")
 MIN_ORDER_DIGITS, MAX_ORDER_DIGITS = 12, 19
+# The slot that holds a verification by order number + account e-mail/phone (never a token's or a
+# channel's identity): {"customer": id, "at": epoch seconds, "channel": input channel,
+# "sign_in": sign_in_state of the message}. See ``verified_customer``.
+VERIFICATION_SLOT = "customer_id"
+DEFAULT_VERIFICATION_TTL = 900
+EXTERNAL_PREFIX = "EXTERNAL: "  # text of the user event Rasa adds for a reminder / trigger_intent
 
 
 class ServiceUnavailable(Exception):
@@ -51,49 +52,103 @@ def service() -> OrderService:
     return get_service()
 
 
+def is_external(event: dict[str, Any]) -> bool:
+    """A user event Rasa made itself (a reminder firing, the HTTP API's trigger_intent), not a
+    message. The open channels drop ``is_external`` from client metadata (bot/channels/limits.py),
+    so a client cannot dress a message up as one."""
+    metadata = event.get("metadata") or {}
+    return (isinstance(metadata, dict) and metadata.get("is_external") is True
+            and str(event.get("text") or "").startswith(EXTERNAL_PREFIX))
+
+
+def user_messages(tracker: Tracker) -> list[dict[str, Any]]:
+    """The user's own messages in the tracker (reminders and triggered intents left out), oldest first."""
+    return [e for e in tracker.events if e.get("event") == "user" and not is_external(e)]
+
+
+def current_message(tracker: Tracker) -> dict[str, Any]:
+    """The message identity is judged on: the latest one the user sent. On a reminder's turn that is
+    the last message before it, whose token is checked again now (an expired one names nobody)."""
+    messages = user_messages(tracker)
+    return messages[-1] if messages else {}
+
+
 def latest_user_metadata(tracker: Tracker) -> dict[str, Any]:
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            metadata = event.get("metadata") or {}
-            return metadata if isinstance(metadata, dict) else {}
-    return {}
+    metadata = current_message(tracker).get("metadata") or {}
+    return metadata if isinstance(metadata, dict) else {}
 
 
-def customer_from_token(token: Any) -> int | None:
-    """Customer id from a website token: HS256, signed with AUTH_JWT_SECRET, unexpired."""
-    secret = os.environ.get("AUTH_JWT_SECRET", "")
-    if not secret or not isinstance(token, str) or len(token) > 4096:
-        return None
+def verification_ttl() -> float:
     try:
-        claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp", "sub"]})
-        return int(claims["sub"])
-    except (jwt.PyJWTError, ValueError, TypeError):
-        logger.info("rejected an invalid or expired website token")
+        return max(1.0, float(os.environ.get("VERIFICATION_TTL_SECONDS") or DEFAULT_VERIFICATION_TTL))
+    except ValueError:
+        return float(DEFAULT_VERIFICATION_TTL)
+
+
+def session_started_at(tracker: Tracker) -> float:
+    for event in reversed(tracker.events):
+        if event.get("event") == "session_started":
+            return float(event.get("timestamp") or 0.0)
+    return 0.0
+
+
+def verification(tracker: Tracker, customer: int, now: float | None = None) -> dict[str, Any]:
+    """The slot value that records "this conversation proved to be ``customer`` by e-mail/phone"."""
+    return {"customer": int(customer), "at": time.time() if now is None else now,
+            "channel": channel_name(tracker), "sign_in": sign_in_state(latest_user_metadata(tracker))}
+
+
+def verified_customer(tracker: Tracker, now: float | None = None) -> int | None:
+    """The customer verified by e-mail/phone in this conversation, while that still holds.
+
+    A verification ends: after ``VERIFICATION_TTL_SECONDS``; with the session (Rasa carries slots
+    into a new session, so one older than the session start is void); on another input channel;
+    and as soon as a message's sign-in state differs from the one it was made in (signing in or
+    out, or another token): nothing verified before a sign-out is reused after it.
+    """
+    record = tracker.get_slot(VERIFICATION_SLOT)
+    if not isinstance(record, dict):
+        return None  # also a bare id from before verifications expired: verify again
+    try:
+        customer, at = int(record["customer"]), float(record["at"])
+    except (KeyError, TypeError, ValueError):
         return None
+    now = time.time() if now is None else now
+    if not (at - 60 <= now <= at + verification_ttl()) or at < session_started_at(tracker):
+        return None
+    if record.get("channel") != channel_name(tracker):
+        return None
+    since = [e for e in user_messages(tracker) if float(e.get("timestamp") or 0.0) >= at]
+    for event in [*since, current_message(tracker)]:
+        if sign_in_state(event.get("metadata")) != record.get("sign_in"):
+            return None
+    return customer
 
 
 async def identify(tracker: Tracker) -> int | None:
-    """The customer proven to be talking, or None.
+    """The customer proven to be talking now, or None.
 
-    Sources, strongest first: a valid signed token in the message metadata (website), the
-    messaging channel's own user id mapped through the identity table, and a verification done
-    earlier in this conversation (order number + account e-mail/phone, ``customer_id`` slot).
+    * A message that carries a website token is judged on that token alone: valid (secret,
+      audience, issuer, expiry) -> its customer; otherwise nobody, except a verification by
+      e-mail/phone made since under that same token state.
+    * Telegram, WhatsApp and Slack: the platform's user id mapped through the identity table
+      (never an SMS number).
+    * Otherwise a verification by order number + e-mail/phone (``verified_customer``).
+    Nothing else: the ``customer_id`` slot only ever holds e-mail/phone verifications.
     """
     metadata = latest_user_metadata(tracker)
-    for key in TOKEN_KEYS:
-        if key in metadata:
-            customer = customer_from_token(metadata[key])
-            if customer is not None:
-                return customer
-    channel = tracker.get_latest_input_channel()
-    if channel in TRUSTED_CHANNELS:
-        # Twilio's "whatsapp:+254..." is the WhatsApp identity "+254..." (bot/channels/identity.py).
-        identity_channel, external_id = channel_identity(channel, tracker.sender_id)
-        customer = await call(service().customer_for_identity, channel=identity_channel, external_id=external_id)
+    has_token, token = message_token(metadata)
+    if has_token:
+        customer = customer_from_token(token)
         if customer is not None:
             return customer
-    verified = tracker.get_slot("customer_id")
-    return int(verified) if verified not in (None, "") else None
+    else:
+        entry = trusted_identity(channel_name(tracker), tracker.sender_id)
+        if entry is not None:
+            customer = await call(service().customer_for_identity, channel=entry[0], external_id=entry[1])
+            if customer is not None:
+                return customer
+    return verified_customer(tracker)
 
 
 def normalise_order_number(value: Any) -> str:

@@ -143,23 +143,30 @@ class OrderFormValidator(FormValidationAction, ABC):
     ) -> list[str]:
         if tracker.get_slot("task_blocked"):
             return []
-        # `contact` (e-mail/phone) is asked only of someone no channel, token or earlier
-        # verification identifies.
+        # `contact` (e-mail/phone) is asked only of someone no channel, valid token or current
+        # verification identifies, checked again at every message.
         slots = [slot for slot in domain_slots if slot != "contact"]
-        if tracker.get_slot("customer_id") is None:
-            try:
-                identified = await ctx.identify(tracker)
-            except ServiceUnavailable:
-                identified = None
-            if identified is None:
-                slots.insert(slots.index("order_id") + 1, "contact")
+        if await self.identified(tracker) is None:
+            slots.insert(slots.index("order_id") + 1, "contact")
         return slots
+
+    @staticmethod
+    async def identified(tracker: Tracker) -> int | None:
+        try:
+            return await ctx.identify(tracker)
+        except ServiceUnavailable:
+            return None
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         if self.asked_again(tracker):
             # The same question again without a number ("where is my refund?" twice) is about
             # another order: ask which, instead of answering about the last one again.
             return [SlotSet("order_id", None)]
+        if tracker.get_slot("contact") == "verified" and await self.identified(tracker) is None:
+            # The verification ran out in the middle of the form (time, session, sign-out): the
+            # e-mail/phone question is asked again instead of going on as nobody.
+            tracker.slots["contact"] = None
+            return [SlotSet("contact", None), *await super().run(dispatcher, tracker, domain)]
         return await super().run(dispatcher, tracker, domain)
 
     def asked_again(self, tracker: Tracker) -> bool:
@@ -193,9 +200,8 @@ class OrderFormValidator(FormValidationAction, ABC):
             customer = await ctx.identify(tracker)
             if customer is None:
                 return {"order_id": digits}  # who is asking is checked with `contact`
-            # Remember who proved to be talking (channel identity, website token) for this conversation.
-            slots = {"order_id": digits, "customer_id": customer}
-            return await self.check_owned(digits, customer, dispatcher, tracker, slots)
+            # Not remembered: a token or a channel identity is checked again at every message.
+            return await self.check_owned(digits, customer, dispatcher, tracker, {"order_id": digits})
         except ServiceUnavailable:
             dispatcher.utter_message(response="utter_service_unavailable")
             return {"order_id": digits, "task_blocked": True}
@@ -218,7 +224,8 @@ class OrderFormValidator(FormValidationAction, ABC):
                 dispatcher.utter_message(response="utter_order_not_found", reason_code="order_not_found")
                 return self.failed(dispatcher, tracker, {"contact": None, "order_id": None})
             dispatcher.utter_message(response="utter_verified")
-            slots = {"contact": "verified", "customer_id": customer}
+            # Remembered for this session, this channel, this sign-in state and VERIFICATION_TTL_SECONDS.
+            slots = {"contact": "verified", ctx.VERIFICATION_SLOT: ctx.verification(tracker, customer)}
             return await self.check_owned(order_number, customer, dispatcher, tracker, slots)
         except ServiceUnavailable:
             dispatcher.utter_message(response="utter_service_unavailable")

@@ -114,8 +114,14 @@ class ActionHandoff(Action):
         return [ActiveLoop(None), *reset_run_slots(), SlotSet("ticket_number", number), ConversationPaused()]
 
 
+# Never carried into a new session: who was verified (a verification ends with its session,
+# docs/security.md), the form's "verified" mark, and a "yes" given to a question of the old session.
+NOT_CARRIED = (ctx.VERIFICATION_SLOT, "contact", "confirmed")
+
+
 class ActionSessionStart(Action):
-    """Rasa's session start (slots carried over), paused again when an agent has the conversation."""
+    """Rasa's session start (slots carried over, except identity), paused again when an agent has
+    the conversation."""
 
     def name(self) -> str:
         return "action_session_start"
@@ -123,7 +129,8 @@ class ActionSessionStart(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         events: list[EventType] = [SessionStarted()]
         # carry_over_slots_to_new_session (bot/domain/core.yml): the values the session ends with
-        events += [SlotSet(name, value) for name, value in tracker.slots.items() if value is not None]
+        events += [SlotSet(name, value) for name, value in tracker.slots.items()
+                   if value is not None and name not in NOT_CARRIED]
         if tracker.is_paused():
             events.append(ConversationPaused())
         events.append(ActionExecuted("action_listen"))

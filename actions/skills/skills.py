@@ -7,6 +7,8 @@ Every action ends the form run by clearing its slots, whatever happened.
 
 from __future__ import annotations
 
+import logging
+import os
 from abc import ABC, abstractmethod
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -25,6 +27,8 @@ from actions.skills.context import ServiceUnavailable, call, service
 from actions.skills.conversation import ActionHandoff
 from actions.skills.forms import MAX_FAILURES, refusal_response, refusal_vars, reset_run_slots
 from actions.skills.localise import Localiser
+
+logger = logging.getLogger(__name__)
 
 # Order and dispute states, as the order service defines them (views carry the enum values).
 NOT_SHIPPED = {OrderStatus.AWAITING_PAYMENT.value, *(s.value for s in PAID_NOT_SHIPPED)}
@@ -317,8 +321,54 @@ def deadline_reminder(order_number: str, deadline: Any) -> EventType:
     )
 
 
+WHATSAPP_WINDOW = timedelta(hours=24)  # WhatsApp's customer-service window
+
+
+def outcome_message(order: OrderView, loc: Localiser) -> tuple[str, dict[str, Any]] | None:
+    """(response, variables) that tell the buyer what became of their cancellation request."""
+    if order.cancellation is None:
+        return None
+    variables = ctx.order_vars(order, loc)
+    status = order.cancellation.status
+    # Told when the seller's 72 h are over, so the message says when the seller decided.
+    decided_at = loc.when(order.cancellation.decided_at)
+    if status == "auto_approved" and order.refund is not None:
+        return "utter_deadline_approved", {**variables, "expected_by": loc.day(order.refund.expected_by),
+                                           "amount": loc.money(order.refund.amount, order.refund.currency),
+                                           "currency": order.refund.currency}
+    if status == "approved":
+        return "utter_cancellation_approved", {**variables, "decided_at": decided_at}
+    if status == "rejected":
+        return "utter_cancellation_rejected", {**variables, "decided_at": decided_at}
+    return None
+
+
+def whatsapp_window_closed(tracker: Tracker) -> bool:
+    """True on WhatsApp when the buyer's last message is more than 24 h old (or unknown): WhatsApp
+    then delivers only approved templates, and a free-form message would be dropped."""
+    if ctx.channel_name(tracker) != "twilio" or not str(tracker.sender_id).lower().startswith("whatsapp:"):
+        return False
+    messages = ctx.user_messages(tracker)
+    if not messages:
+        return True
+    last = datetime.fromtimestamp(float(messages[-1].get("timestamp") or 0.0), tz=timezone.utc)
+    return now() - last > WHATSAPP_WINDOW
+
+
+def followup_template(language: str) -> str | None:
+    """The approved WhatsApp template for follow-ups in ``language``, if one is configured."""
+    name = (os.environ.get("WHATSAPP_FOLLOWUP_TEMPLATE") or "").strip()
+    languages = {code.strip() for code in (os.environ.get("WHATSAPP_FOLLOWUP_TEMPLATE_LANGUAGES") or "").split(",")}
+    return name if name and language in languages else None
+
+
 class ActionCancellationFollowup(Action):
-    """Tells the buyer, in their language, what became of a cancellation request after 72 h."""
+    """Tells the buyer, in their language, what became of a cancellation request after 72 h.
+
+    On WhatsApp after the 24-hour window the message goes out as the approved template named by
+    ``WHATSAPP_FOLLOWUP_TEMPLATE`` (when it is approved in the buyer's language); without one it
+    is not sent, and a ticket asks a person to tell the buyer: never silently lost.
+    """
 
     def name(self) -> str:
         return "action_cancellation_followup"
@@ -334,19 +384,32 @@ class ActionCancellationFollowup(Action):
             order = await call(service().get_order, order_number=order_number, customer_id=customer)
         except ServiceUnavailable:
             return []  # the reminder is informative only; the order itself is safe
-        if order is None or order.cancellation is None:
+        outcome = outcome_message(order, ctx.localiser(tracker, order)) if order is not None else None
+        if outcome is None:
             return []
-        loc = ctx.localiser(tracker, order)
-        variables = ctx.order_vars(order, loc)
-        status = order.cancellation.status
-        # Told when the seller's 72 h are over, so the message says when the seller decided.
-        decided_at = loc.when(order.cancellation.decided_at)
-        if status == "auto_approved" and order.refund is not None:
-            dispatcher.utter_message(response="utter_deadline_approved", expected_by=loc.day(order.refund.expected_by),
-                                     **{**variables, "amount": loc.money(order.refund.amount, order.refund.currency),
-                                        "currency": order.refund.currency})
-        elif status == "approved":
-            dispatcher.utter_message(response="utter_cancellation_approved", decided_at=decided_at, **variables)
-        elif status == "rejected":
-            dispatcher.utter_message(response="utter_cancellation_rejected", decided_at=decided_at, **variables)
+        response, variables = outcome
+        if not whatsapp_window_closed(tracker):
+            dispatcher.utter_message(response=response, **variables)
+            return []
+        language = ctx.language(tracker)
+        template = followup_template(language)
+        if template:
+            # Rendered as usual (the tracker keeps the text); the Twilio channel sends it as the
+            # template, with the order number and this text as its variables.
+            dispatcher.utter_message(response=response, whatsapp_template=template, template_language=language,
+                                     **variables)
+            return []
+        try:
+            await call(
+                service().open_ticket, customer_id=customer, language=language, intent="cancellation_followup",
+                order_number=order.number,
+                summary=(f"Follow-up not sent on WhatsApp: the buyer's 24-hour window has closed and no approved "
+                         f"template is configured for '{language}' (WHATSAPP_FOLLOWUP_TEMPLATE). Please tell the "
+                         f"buyer: {response.removeprefix('utter_')} for order {order.number}."),
+                idempotency_key=f"{tracker.sender_id}:followup:{order.number}:{response}",
+                channel=ctx.channel_name(tracker),
+            )
+        except ServiceUnavailable:
+            logger.error("follow-up for order %s in conversation %s neither sent nor ticketed",
+                         order.number, tracker.sender_id)
         return []

@@ -2,8 +2,10 @@
 
 * ``config``: turns the ``bot/credentials.yml`` template and the environment into the effective
   credentials file (a channel without its settings is off, with a log line saying so);
-* ``identity``: which identity-table entry a messaging channel's sender id is (no Rasa import:
-  the action server uses it);
+* ``identity``: who is talking, shared with the action server (no Rasa import): which
+  identity-table entry a messaging channel's sender id is (never an SMS number), and the website
+  tokens (issued by the demo sign-in, checked by the actions; docs/security.md);
+* ``retry``: sending to a platform with 429 / 5xx retried, failures logged with the conversation id;
 * ``webchat``: the website chat page, its assets and the demo sign-in, served by the Rasa server;
 * ``socketio``, ``rest``: Rasa's channels with origin, size and sender-id checks;
 * ``telegram``, ``twilio``, ``slack``: the messaging channels, with authenticated webhooks,

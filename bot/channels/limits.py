@@ -1,4 +1,4 @@
-"""Limits shared by the channels people type into (REST, socket.io): message length and settings."""
+"""Limits shared by the channels people type into (REST, socket.io): message length, metadata, settings."""
 
 from __future__ import annotations
 
@@ -22,3 +22,15 @@ def int_setting(value: Any, default: int) -> int:
         return int(str(value).strip())
     except (TypeError, ValueError):
         return default
+
+
+# Metadata keys Rasa itself sets on the user events it makes (reminders, trigger_intent): a client
+# must not be able to set them and pass a message off as one of those (actions.skills.context).
+RESERVED_METADATA_KEYS = ("is_external",)
+
+
+def client_metadata(metadata: Any) -> dict[str, Any] | None:
+    """A client's message metadata without the keys only Rasa may set; None when it is not an object."""
+    if not isinstance(metadata, dict):
+        return None
+    return {key: value for key, value in metadata.items() if key not in RESERVED_METADATA_KEYS}

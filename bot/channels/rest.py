@@ -7,8 +7,9 @@ a Slack user id are therefore refused with 400. So is a request without a sender
 it in the conversation ``default``, shared by every such client (with the identity verified in it).
 
 Bodies that are not a JSON object, and messages that are not text, get 400 instead of Rasa's 500.
-Lone UTF-16 surrogates are dropped. Messages are cut at ``max_message_chars`` (CHAT_MAX_MESSAGE_CHARS, as on socket.io): nobody types
-more in a support chat, and parsing a 100 KB message would hold the server's event loop.
+Lone UTF-16 surrogates are dropped, and so is metadata only Rasa may set (``is_external``: a
+message posing as a reminder). Messages are cut at ``max_message_chars`` (CHAT_MAX_MESSAGE_CHARS,
+as on socket.io): nobody types more in a support chat, and parsing a 100 KB message would hold the server's event loop.
 Everything else behaves as Rasa's channel.
 """
 
@@ -23,7 +24,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from bot.channels.identity import is_platform_sender_id
-from bot.channels.limits import DEFAULT_MAX_MESSAGE_CHARS, clean_message, int_setting
+from bot.channels.limits import DEFAULT_MAX_MESSAGE_CHARS, clean_message, client_metadata, int_setting
 
 MAX_SENDER_CHARS = 128
 
@@ -47,6 +48,9 @@ class RestInput(RasaRestInput):
     def _extract_message(self, req: Request) -> str | None:
         text = req.json.get("message")
         return clean_message(text, self.max_message_chars) if isinstance(text, str) else text
+
+    def get_metadata(self, request: Request) -> dict[str, Any] | None:
+        return client_metadata(super().get_metadata(request))
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = super().blueprint(on_new_message)

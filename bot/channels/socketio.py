@@ -10,7 +10,7 @@ to it unchanged), plus:
   (32 hex digits) are accepted: a client cannot pick a Telegram, WhatsApp or Slack conversation
   id and continue it (with the identity verified there);
 * sizes: engine.io's HTTP buffer limit, a message text limit and metadata that must be a small
-  JSON object;
+  JSON object (without ``is_external``, which only Rasa sets);
 * transport: websockets, with HTTP long-polling as the fallback (``websockets: false`` in the
   credentials, ``WEBCHAT_WEBSOCKETS=false``, serves long-polling only). Sanic 21.12, the version
   Rasa 3.6 pins, cannot receive websocket messages on Python 3.11 (see :class:`SanicWebSocket`);
@@ -41,7 +41,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from websockets.connection import CLOSED
 
-from bot.channels.limits import DEFAULT_MAX_MESSAGE_CHARS, clean_message, int_setting
+from bot.channels.limits import DEFAULT_MAX_MESSAGE_CHARS, clean_message, client_metadata, int_setting
 
 logger = logging.getLogger(__name__)
 
@@ -204,7 +204,7 @@ class SocketIOInput(RasaSocketIOInput):
         if len(json.dumps(metadata, default=str)) > self.max_metadata_bytes:
             logger.info("dropped oversized socket.io message metadata")
             return {}
-        return metadata
+        return client_metadata(metadata) or {}
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         # cors_allowed_origins=[]: engine.io adds no CORS headers (Rasa's --cors does); the

@@ -10,17 +10,25 @@ Differences from ``rasa.core.channels.telegram``:
   (with the secret) runs once the server is up, without failing the start;
 * ``TELEGRAM_API_URL`` is the Bot API address (the tests point it at a local stub);
 * more than two buttons are laid out one per row; a reply with an option's number works too;
-  a button press is acknowledged (``answerCallbackQuery``).
+  a button press is acknowledged (``answerCallbackQuery``);
+* ``/start`` (the first message of every Telegram chat) becomes the greeting word of the user's
+  language, from Telegram's ``language_code`` (fr -> "bonjour", sw -> "habari", else "hello"),
+  so the bot greets them in their language before they typed anything;
+* a Bot API answer 429 (``retry_after``) or 5xx is retried (``bot/channels/retry.py``); a message
+  that still fails is logged with the conversation id instead of failing the turn.
 """
 
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from aiogram import Bot
+from aiogram.bot import api
 from aiogram.bot.api import TelegramAPIServer
 from aiogram.types import Update
 from rasa.core.channels.channel import InputChannel, UserMessage
@@ -30,11 +38,31 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.buttons import resolve_numbered_reply
+from bot.channels.retry import RETRY_STATUSES, NotDelivered, Retryable, retry_after_seconds, send_with_retries
 
 logger = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_CALLBACK_DATA = 64  # bytes, Telegram's limit for a button's callback_data
+# What /start becomes: the word a user of that language greets with (the web chat's first
+# message does the same, bot/web/static/widget.js).
+GREETINGS = {"en": "hello", "fr": "bonjour", "sw": "habari"}
+
+
+def start_greeting(language_code: str | None) -> str:
+    """The greeting for Telegram's ``language_code`` ("fr", "fr-CA", "sw", ...); English otherwise."""
+    return GREETINGS.get(str(language_code or "").split("-")[0].strip().lower(), GREETINGS["en"])
+
+
+def telegram_retry_after(headers: Any, body: str) -> float | None:
+    """Telegram's ``parameters.retry_after`` (or a Retry-After header) of a 429."""
+    after = retry_after_seconds(headers.get("Retry-After")) if headers is not None else None
+    if after is not None:
+        return after
+    try:
+        return retry_after_seconds((json.loads(body).get("parameters") or {}).get("retry_after"))
+    except (ValueError, AttributeError):
+        return None
 
 
 class TelegramOutput(RasaTelegramOutput):
@@ -42,6 +70,34 @@ class TelegramOutput(RasaTelegramOutput):
 
     def __init__(self, access_token: str, api_url: str = "https://api.telegram.org") -> None:
         Bot.__init__(self, access_token, server=TelegramAPIServer.from_base(api_url))
+        self._access_token = access_token
+
+    async def request(self, method: str, data: dict | None = None, files: dict | None = None, **kwargs: Any) -> Any:
+        """aiogram's request (same result, same exceptions) with 429 / 5xx retried."""
+        url = self.server.api_url(token=self._access_token, method=method)
+
+        async def attempt() -> Any:
+            try:
+                async with self.session.post(url, data=api.compose_data(data, files), proxy=self.proxy,
+                                             proxy_auth=self.proxy_auth, timeout=self.timeout, **kwargs) as answer:
+                    body = await answer.text()
+                    if answer.status in RETRY_STATUSES:
+                        raise Retryable(f"HTTP {answer.status}", telegram_retry_after(answer.headers, body))
+                    return api.check_result(method, answer.content_type, answer.status, body)
+            except aiohttp.ClientConnectorError as error:  # nothing was sent: safe to try again
+                raise Retryable(type(error).__name__) from error
+
+        conversation = (data or {}).get("chat_id", "-")
+        return await send_with_retries(attempt, platform="Telegram", conversation_id=conversation, what=method)
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        try:
+            await super().send_response(recipient_id, message)
+        except NotDelivered:
+            pass  # logged with the conversation id
+        except Exception as error:  # noqa: BLE001 - a refused message must not fail the turn
+            logger.error("Telegram: message to conversation %s not delivered: %s", recipient_id,
+                         type(error).__name__)
 
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: list[dict[str, Any]], button_type: str | None = None,
@@ -145,6 +201,9 @@ class TelegramInput(InputChannel):
                 msg, text = update.edited_message, update.edited_message.text
             elif update.message is not None and update.message.text is not None:
                 msg, text = update.message, update.message.text.replace("/bot", "")
+                if text.split("@", 1)[0].split(" ", 1)[0].strip() == "/start":
+                    user = update.message.from_user
+                    text = start_greeting(user.language_code if user else None)
             else:
                 return response.text("success")  # stickers, photos, joins...
             if msg is None or msg.chat is None or not text:

@@ -8,11 +8,13 @@
   ``socket.io.min.js``, the browser build of the ``socket.io-client`` npm package installed in
   ``bot/web/node_modules`` (``npm ci --prefix bot/web``), served from here: no CDN;
 * ``GET /webhooks/webchat/demo-customers`` and ``POST /webhooks/webchat/sign-in``: the demo
-  sign-in. A visitor picks one of the three demo customers and gets a short-lived HS256 token
-  (``AUTH_JWT_SECRET``, ``sub`` = customer id, ``exp``); the page sends it in every message's
-  metadata (``customData.auth_token``) and the actions trust only valid, unexpired tokens. Only
-  the demo customers can be signed in, and only while ``WEBCHAT_DEMO_SIGN_IN`` is true: a real
-  site issues the token from its own login.
+  sign-in. A visitor picks one of the three demo customers and gets a short-lived token, made
+  exactly as the website's login would make it (``bot.channels.identity.issue_token``: HS256 with
+  ``AUTH_JWT_SECRET``, ``sub``, ``aud``, ``iss``, ``exp`` = ``WEBCHAT_TOKEN_TTL`` seconds); the page
+  sends it in every message's metadata (``customData.auth_token``) and the actions check it at
+  every message. Only the demo customers can be signed in, and only while ``WEBCHAT_DEMO_SIGN_IN``
+  is true: off by default, on with ``make run`` (``python -m bot.launcher --demo``). Anyone who
+  reaches the page could otherwise sign in as a demo customer.
 
 Caching and compression (:class:`Assets`): the files are read once, at start, and kept with their
 gzip and brotli encodings; a browser gets the smallest encoding it accepts. Every file has a
@@ -34,20 +36,19 @@ import gzip
 import hashlib
 import logging
 import mimetypes
-import os
 import re
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import brotli
-import jwt
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+
+from bot.channels.identity import TokenSettings, issue_token
 
 logger = logging.getLogger(__name__)
 
@@ -201,12 +202,6 @@ def _seconds(value: Any, default: int) -> int:
         return default
 
 
-def issue_token(customer_id: int, secret: str, ttl: int, now: float | None = None) -> str:
-    issued = int(now if now is not None else time.time())
-    claims = {"sub": str(customer_id), "iat": issued, "exp": issued + ttl}
-    return jwt.encode(claims, secret, algorithm="HS256")
-
-
 def demo_customer_id(key: str) -> dict[str, Any] | None:
     """The demo customer's id and name, looked up in the order database (blocking)."""
     from actions.orders import get_service
@@ -233,14 +228,14 @@ class WebChatInput(InputChannel):
     def from_credentials(cls, credentials: dict[str, Any] | None) -> WebChatInput:
         credentials = credentials or {}
         return cls(
-            demo_sign_in=_flag(credentials.get("demo_sign_in"), True),
+            demo_sign_in=_flag(credentials.get("demo_sign_in"), False),
             token_ttl=_seconds(credentials.get("token_ttl"), 1800),
             socket_path=str(credentials.get("socketio_path") or "/socket.io"),
             title=str(credentials.get("title") or "Marketplace support"),
         )
 
     def __init__(
-        self, demo_sign_in: bool = True, token_ttl: int = 1800, socket_path: str = "/socket.io",
+        self, demo_sign_in: bool = False, token_ttl: int = 1800, socket_path: str = "/socket.io",
         title: str = "Marketplace support",
     ) -> None:
         self.demo_sign_in = demo_sign_in
@@ -336,13 +331,13 @@ class WebChatInput(InputChannel):
         async def sign_in(request: Request) -> HTTPResponse:
             if not self.demo_sign_in:
                 return self.secured(response.json({"error": "demo sign-in is off"}, status=404))
-            secret = os.environ.get("AUTH_JWT_SECRET", "")
+            settings = TokenSettings.from_env()
             try:
                 body = request.json
             except Exception:  # noqa: BLE001
                 body = None
             key = body.get("customer") if isinstance(body, dict) else None
-            if not secret or not isinstance(key, str) or key not in DEMO_CUSTOMERS:
+            if not settings.secret or not isinstance(key, str) or key not in DEMO_CUSTOMERS:
                 return self.secured(response.json({"error": "unknown demo customer"}, status=400))
             try:
                 found = await asyncio.to_thread(demo_customer_id, key)
@@ -351,7 +346,7 @@ class WebChatInput(InputChannel):
                 found = None
             if not found:
                 return self.secured(response.json({"error": "demo data not loaded"}, status=503))
-            token = issue_token(found["id"], secret, self.token_ttl)
+            token = issue_token(found["id"], self.token_ttl, settings)
             return self.secured(response.json({
                 "token": token, "name": found["name"], "language": found["language"],
                 "expires_in": self.token_ttl,

@@ -27,6 +27,7 @@ from typing import Any
 
 from actions.orders import rules
 from actions.orders.enums import TicketQueue, values
+from bot.channels.identity import trusted_identity
 from bot.triage.records import Inbound
 from bot.triage.replies import Replies
 
@@ -77,8 +78,6 @@ REPLY_BY_INTENT = {
 READ_SKILLS = {"order_status", "order_not_received", "refund_status"}
 WRITE_SKILLS = {"cancel_order", "restore_order", "open_dispute", "cancel_dispute"}
 SKILLS = READ_SKILLS | WRITE_SKILLS
-# Channels whose sender id the client chooses itself: never an identity (as in the bot).
-UNTRUSTED_CHANNELS = {"rest", "socketio", "callback", "cmdline", "email", "e-mail", "form", "web"}
 
 EMAIL_RE = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
 PHONE_RE = re.compile(r"(?<![\w+])(?:\+|00)?\d[\d\s().\-]{6,18}\d(?!\w)")
@@ -196,17 +195,17 @@ class Triager:
     def ownership(self, message: Inbound, numbers: list[str]) -> Ownership:
         contacts = contacts_of(message)
         channel = (message.channel or "").strip().lower()
-        by_identity = bool(channel and message.sender and channel not in UNTRUSTED_CHANNELS)
+        # As in the bot (bot/channels/identity.py): only a sender id the platform asserts (Telegram,
+        # WhatsApp, Slack) is an identity; REST, e-mail, forms, SMS numbers... never are.
+        entry = trusted_identity(channel, message.sender or "") if channel and message.sender else None
+        by_identity = entry is not None
         if not numbers or not (contacts or by_identity):
             return Ownership(per_order={n: "unknown" for n in numbers} or None)
         service = self.service()
         identity_customer = None
-        if by_identity:
+        if entry is not None:
             # the bot's own mapping: Twilio "whatsapp:+2547..." -> ("whatsapp", "+2547..."), Slack ids...
-            from bot.channels.identity import channel_identity
-
-            identity_channel, external_id = channel_identity(channel, message.sender or "")
-            identity_customer = service.customer_for_identity(channel=identity_channel, external_id=external_id)
+            identity_customer = service.customer_for_identity(channel=entry[0], external_id=entry[1])
         if identity_customer is None and not contacts:
             # a chat account linked to nobody: the sender is not identifiable
             return Ownership(per_order={n: "unknown" for n in numbers})

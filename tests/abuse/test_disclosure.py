@@ -3,13 +3,12 @@ proving who they are with their own e-mail/phone, or a customer signed in with a
 
 from __future__ import annotations
 
-import time
 import uuid
 
-import jwt
 import pytest
 from sqlalchemy import create_engine, text
 
+from bot.channels.identity import TokenSettings, issue_token
 from tests.abuse import report
 from tests.abuse.corpus import FRAME, NO_SUCH_ORDER, OTHERS_ORDER, OWN_CONTACT
 from tests.reliability.helpers import LANGUAGES, languages, responses
@@ -52,8 +51,7 @@ def test_rest_user_cannot_tell_others_orders_from_unknown_ones(stack, lang):
 def test_signed_in_customer_cannot_tell_others_orders_from_unknown_ones(stack, lang):
     email = {"en": "oliver.smith@example.co.uk", "fr": "amina.diallo@example.com",
              "sw": "wanjiku.kamau@example.co.ke"}[lang]
-    token = jwt.encode({"sub": str(customer_ids(stack.database_url)[email]), "exp": int(time.time()) + 600},
-                       JWT_SECRET, algorithm="HS256")
+    token = issue_token(customer_ids(stack.database_url)[email], 600, TokenSettings(JWT_SECRET))
     seen = {}
     for label, number in (("others", OTHERS_ORDER[lang]), ("unknown", NO_SUCH_ORDER[lang])):
         sender = f"abuse-token-{label}-{lang}-{uuid.uuid4().hex[:8]}"

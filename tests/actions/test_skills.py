@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from typing import Any
 
-import jwt
 import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -33,6 +33,7 @@ from actions.skills.skills import (
     ActionOrderStatus,
     ActionRestoreOrder,
 )
+from bot.channels.identity import TokenSettings, issue_token
 
 AMINA, WANJIKU, OLIVER = "81700345", "81700512", "81700877"
 
@@ -64,6 +65,11 @@ def customer_id(service: OrderService, number: str) -> int:
     found = service.verify_owner(order_number=number, contact=email)
     assert found is not None
     return found
+
+
+def verified(customer: int, channel: str = "rest") -> dict[str, Any]:
+    """The ``customer_id`` slot after an e-mail/phone verification just now, in an anonymous REST message."""
+    return {"customer": customer, "at": time.time(), "channel": channel, "sign_in": ""}
 
 
 def tracker(slots: dict[str, Any] | None = None, channel: str = "rest", sender: str = "conv-1",
@@ -102,14 +108,14 @@ def validate(validator, slot: str, value: Any, track: Tracker) -> tuple[list[dic
 
 def test_status_of_a_shipped_order_shows_tracking(service):
     number = order(OLIVER, 6)
-    messages, _ = run(ActionOrderStatus(), tracker({"order_id": number, "customer_id": customer_id(service, number)}))
+    messages, _ = run(ActionOrderStatus(), tracker({"order_id": number, "customer_id": verified(customer_id(service, number))}))
     assert responses(messages)[:3] == ["utter_status_shipped", "utter_order_tracking", "utter_order_eta"]
     assert messages[0]["order_id"] == number
 
 
 def test_unknown_and_someone_elses_order_get_the_same_answer(service):
     oliver = customer_id(service, order(OLIVER, 6))
-    track = tracker({"customer_id": oliver})
+    track = tracker({"customer_id": verified(oliver)})
     someone_else = validate(ValidateStatusForm(), "order_id", order(AMINA, 6), track)
     unknown = validate(ValidateStatusForm(), "order_id", "8170099900000006", track)
     assert someone_else == unknown
@@ -120,34 +126,35 @@ def test_contact_verification_accepts_local_phone_and_rejects_wrong_email(servic
     number = order(WANJIKU, 6)
     track = tracker({"order_id": number})
     messages, slots = validate(ValidateStatusForm(), "contact", "0712 345 678", track)
-    assert slots["customer_id"] == customer_id(service, number)
+    assert slots["customer_id"]["customer"] == customer_id(service, number)
+    assert slots["customer_id"]["channel"] == "rest" and slots["customer_id"]["sign_in"] == ""
     messages, slots = validate(ValidateStatusForm(), "contact", "amina.diallo@example.com", track)
     assert responses(messages) == ["utter_order_not_found"] and slots["order_id"] is None
 
 
 def test_cancellation_is_filed_once_even_if_confirmed_twice(service, factory):
     number = order(AMINA, 3)
-    slots = {"order_id": number, "customer_id": customer_id(service, number), "cancel_reason": "no_longer_needed",
+    slots = {"order_id": number, "customer_id": verified(customer_id(service, number)), "cancel_reason": "no_longer_needed",
              "confirmed": True}
     first, _ = run(ActionCancelOrder(), tracker(slots, active_loop="cancel_form"))
     second, _ = run(ActionCancelOrder(), tracker(slots, active_loop="cancel_form"))
     assert responses(first) == responses(second) == ["utter_cancel_requested"]
     assert rows_for(factory, CancellationRequest, number) == 1
-    view = service.get_order(order_number=number, customer_id=slots["customer_id"])
+    view = service.get_order(order_number=number, customer_id=slots["customer_id"]["customer"])
     assert view.cancellation_state == "awaiting_seller"
 
 
 def test_no_is_respected_nothing_is_filed(service):
     number = order(AMINA, 3)
     cid = customer_id(service, number)
-    messages, _ = run(ActionCancelOrder(), tracker({"order_id": number, "customer_id": cid, "confirmed": False}))
+    messages, _ = run(ActionCancelOrder(), tracker({"order_id": number, "customer_id": verified(cid), "confirmed": False}))
     assert responses(messages) == ["utter_nothing_filed"]
     assert service.get_order(order_number=number, customer_id=cid).cancellation_state == "none"
 
 
 def test_shipped_order_cannot_be_cancelled_and_the_form_stops(service):
     number = order(OLIVER, 6)
-    track = tracker({"customer_id": customer_id(service, number)})
+    track = tracker({"customer_id": verified(customer_id(service, number))})
     messages, slots = validate(ValidateCancelForm(), "order_id", number, track)
     assert responses(messages) == ["utter_refuse_cancel_shipped"]
     assert slots["task_blocked"] is True
@@ -155,14 +162,14 @@ def test_shipped_order_cannot_be_cancelled_and_the_form_stops(service):
 
 def test_platform_fraud_cancellation_is_never_restored(service):
     number = order(WANJIKU, 12)
-    slots = {"order_id": number, "customer_id": customer_id(service, number), "confirmed": True}
+    slots = {"order_id": number, "customer_id": verified(customer_id(service, number)), "confirmed": True}
     messages, _ = run(ActionRestoreOrder(), tracker(slots))
     assert responses(messages) == ["utter_refuse_resume_platform_fraud"]
 
 
 def test_dispute_opened_once(service, factory):
     number = order(OLIVER, 7)
-    slots = {"order_id": number, "customer_id": customer_id(service, number), "dispute_reason": "not_received",
+    slots = {"order_id": number, "customer_id": verified(customer_id(service, number)), "dispute_reason": "not_received",
              "dispute_description": "nothing arrived", "dispute_evidence": "none", "confirmed": True}
     first, _ = run(ActionOpenDispute(), tracker(slots, active_loop="dispute_form"))
     second, _ = run(ActionOpenDispute(), tracker(slots, active_loop="dispute_form"))
@@ -176,9 +183,10 @@ def test_channel_identity_and_website_token_identify_the_customer(service):
     rest_same_id = tracker(channel="rest", sender="100002")
     assert asyncio.run(identify(rest_same_id)) is None
     oliver = customer_id(service, order(OLIVER, 1))
-    good = jwt.encode({"sub": str(oliver), "exp": int(time.time()) + 600}, "test-secret-0123456789abcdef0123456789", algorithm="HS256")
-    expired = jwt.encode({"sub": str(oliver), "exp": int(time.time()) - 1}, "test-secret-0123456789abcdef0123456789", algorithm="HS256")
-    forged = jwt.encode({"sub": str(oliver), "exp": int(time.time()) + 600}, "wrong-secret-0123456789abcdef0123456789", algorithm="HS256")
+    settings = TokenSettings.from_env()
+    good = issue_token(oliver, 600, settings)
+    expired = issue_token(oliver, 600, settings, now=time.time() - 601)
+    forged = issue_token(oliver, 600, replace(settings, secret="wrong-secret-0123456789abcdef0123456789"))
     assert asyncio.run(identify(tracker(metadata={"auth_token": good}))) == oliver
     assert asyncio.run(identify(tracker(metadata={"auth_token": expired}))) is None
     assert asyncio.run(identify(tracker(metadata={"auth_token": forged}))) is None
@@ -192,7 +200,7 @@ def test_database_down_nothing_announced(service, monkeypatch):
         raise OperationalError("SELECT 1", {}, Exception("database is unreachable"))
 
     monkeypatch.setattr(service, "request_cancellation", down)
-    slots = {"order_id": number, "customer_id": cid, "cancel_reason": "other", "confirmed": True}
+    slots = {"order_id": number, "customer_id": verified(cid), "cancel_reason": "other", "confirmed": True}
     messages, _ = run(ActionCancelOrder(), tracker(slots))
     assert responses(messages) == ["utter_service_unavailable"]
     monkeypatch.undo()
@@ -201,7 +209,7 @@ def test_database_down_nothing_announced(service, monkeypatch):
 
 def test_handoff_opens_a_ticket_and_pauses(service, factory):
     number = order(OLIVER, 7)
-    messages, events = run(ActionHandoff(), tracker({"order_id": number, "customer_id": customer_id(service, number)}))
+    messages, events = run(ActionHandoff(), tracker({"order_id": number, "customer_id": verified(customer_id(service, number))}))
     assert responses(messages) == ["utter_handoff"]
     assert messages[0]["ticket_number"].startswith("T-")
     assert any(e.get("event") == "pause" for e in events)
@@ -210,7 +218,7 @@ def test_handoff_opens_a_ticket_and_pauses(service, factory):
 
 def test_filed_cancellation_schedules_the_deadline_follow_up(service):
     number = order(OLIVER, 2)
-    slots = {"order_id": number, "customer_id": customer_id(service, number), "cancel_reason": "other",
+    slots = {"order_id": number, "customer_id": verified(customer_id(service, number)), "cancel_reason": "other",
              "confirmed": True}
     _, events = run(ActionCancelOrder(), tracker(slots, active_loop="cancel_form"))
     reminders = [e for e in events if e.get("event") == "reminder"]
@@ -220,7 +228,7 @@ def test_filed_cancellation_schedules_the_deadline_follow_up(service):
 
 def test_after_72_hours_the_user_is_told_the_cancellation_was_approved(service):
     number = order(WANJIKU, 5)  # pending request whose deadline passed an hour ago
-    track = tracker({"customer_id": customer_id(service, number), "language": "sw"})
+    track = tracker({"customer_id": verified(customer_id(service, number)), "language": "sw"})
     track.latest_message = {"intent": {"name": "EXTERNAL_cancellation_deadline"},
                             "entities": [{"entity": "order_id", "value": number}]}
     messages, _ = run(ActionCancellationFollowup(), track)
@@ -230,7 +238,7 @@ def test_after_72_hours_the_user_is_told_the_cancellation_was_approved(service):
 
 def test_follow_up_says_nothing_to_someone_who_does_not_own_the_order(service):
     number = order(WANJIKU, 5)
-    track = tracker({"customer_id": customer_id(service, order(OLIVER, 1))})
+    track = tracker({"customer_id": verified(customer_id(service, order(OLIVER, 1)))})
     track.latest_message = {"intent": {"name": "EXTERNAL_cancellation_deadline"},
                             "entities": [{"entity": "order_id", "value": number}]}
     messages, _ = run(ActionCancellationFollowup(), track)
@@ -275,7 +283,7 @@ def test_contact_is_asked_only_when_nobody_identifies_the_customer(service):
         return await validator.required_slots(domain_slots, CollectingDispatcher(), track, {})
 
     assert asyncio.run(required(tracker({"order_id": order(OLIVER, 6)}))) == ["order_id", "contact"]
-    assert asyncio.run(required(tracker({"customer_id": 3}))) == ["order_id"]
+    assert asyncio.run(required(tracker({"customer_id": verified(3)}))) == ["order_id"]
     assert asyncio.run(required(tracker(channel="telegram", sender="100003"))) == ["order_id"]
 
 
@@ -287,7 +295,7 @@ def test_withdrawing_after_the_reopening_window_does_not_promise_a_reopening(ser
     from actions.skills.skills import ActionWithdrawDispute
 
     number = order(OLIVER, 13)
-    slots = {"order_id": number, "customer_id": customer_id(service, number), "confirmed": True}
+    slots = {"order_id": number, "customer_id": verified(customer_id(service, number)), "confirmed": True}
     monkeypatch.setattr(skills, "now", lambda: datetime.now(timezone.utc) + timedelta(days=60))
     messages, _ = run(ActionWithdrawDispute(), tracker(slots))
     assert responses(messages) == ["utter_dispute_withdrawn_no_reopen"]

@@ -43,6 +43,8 @@ TICKETS_WEBHOOK_PATH = "/hooks/services/T0MARKET/B0TICKETS/tickets-webhook-secre
 TWILIO_SID = "AC00000000000000000000000000000001"
 TWILIO_NUMBER = "+15005550006"
 TWILIO_WHATSAPP = "+14155238886"
+FOLLOWUP_TEMPLATE = "cancellation_update"
+VERIFICATION_TTL = 30
 
 
 @dataclass
@@ -89,6 +91,31 @@ class ChannelServers:
         headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}"}
         return self._post("/webhooks/slack/webhook", body, headers)
 
+    def twilio_status(self, form: dict[str, str], sign: bool = True) -> tuple[int, str]:
+        """A status callback, as Twilio posts it to the StatusCallback URL the bot gave."""
+        url = self.env["TWILIO_STATUS_CALLBACK_URL"]
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        if sign:
+            headers["X-Twilio-Signature"] = twilio_signature(SECRETS["TWILIO_AUTH_TOKEN"], url, form)
+        return self._post("/webhooks/twilio/status", urllib.parse.urlencode(form).encode(), headers)
+
+    def api(self, path: str, body: dict | list | None = None) -> dict:
+        """Rasa's HTTP API (with the token): what an agent console or a test reads and does."""
+        separator = "&" if "?" in path else "?"
+        url = f"{self.base}{path}{separator}token={SECRETS['RASA_AUTH_TOKEN']}"
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=90) as response:
+            return json.loads(response.read() or b"null")
+
+    @staticmethod
+    def conversation_path(conversation_id: str) -> str:
+        """/conversations/<id>: Sanic does not unquote route parameters, so ':' and '+' stay as they are."""
+        return f"/conversations/{urllib.parse.quote(conversation_id, safe=':+')}"
+
+    def tracker(self, conversation_id: str) -> dict:
+        return self.api(f"{self.conversation_path(conversation_id)}/tracker")
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
@@ -128,6 +155,14 @@ class ChannelLauncher:
             "SLACK_TICKETS_WEBHOOK_URL": f"{self.stub.base}{TICKETS_WEBHOOK_PATH}",
             "AGENT_CONSOLE_URL": "https://bot.example.com/agent/",
             "RASA_REQUEST_MAX_SIZE": "200000",
+            "TWILIO_CONTENT_API_URL": f"{self.stub.base}/twilio",
+            "TWILIO_STATUS_CALLBACK_URL": f"{self.base}/webhooks/twilio/status",
+            # approved in English and French only: a Swahili follow-up outside the window is a ticket
+            "WHATSAPP_FOLLOWUP_TEMPLATE": FOLLOWUP_TEMPLATE,
+            "WHATSAPP_FOLLOWUP_TEMPLATE_LANGUAGES": "en,fr",
+            # short enough for tests/channels/test_twilio.py to see an SMS verification run out
+            "VERIFICATION_TTL_SECONDS": str(VERIFICATION_TTL),
+            "WEBCHAT_DEMO_SIGN_IN": "true",
         }
         self.log_path = tmp / "launcher.log"
         self.log = open(self.log_path, "w")

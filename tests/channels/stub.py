@@ -1,12 +1,16 @@
 """A local stand-in for the Telegram, Twilio and Slack APIs: records what the bot sends.
 
-The channel fixture points ``TELEGRAM_API_URL``, ``TWILIO_API_URL`` and ``SLACK_API_URL`` at it,
-so no test talks to the internet. Paths:
+The channel fixture points ``TELEGRAM_API_URL``, ``TWILIO_API_URL``, ``TWILIO_CONTENT_API_URL``
+and ``SLACK_API_URL`` at it, so no test talks to the internet. Paths:
 
     /telegram/bot<token>/<method>                         Telegram Bot API
     /twilio/2010-04-01/Accounts/<sid>/Messages.json       Twilio Messages API
+    /twilio/v1/ContentAndApprovals                        Twilio Content API (``templates``)
     /slack/api/<method>                                   Slack Web API
     /hooks/services/<team>/<bot>/<secret>                  Slack incoming webhooks
+
+``fail_next`` makes the next call(s) of a method answer as the platform does when it is rate
+limited (429 with Retry-After) or in trouble (5xx).
 """
 
 from __future__ import annotations
@@ -60,9 +64,34 @@ def _parse_body(content_type: str, body: bytes) -> dict[str, Any]:
     return {"_raw": body.decode(errors="replace")}
 
 
+def failure_body(service: str, status: int, retry_after: float | None) -> dict[str, Any]:
+    """What each platform answers with a 429 or a 5xx."""
+    if service == "telegram":
+        body: dict[str, Any] = {"ok": False, "error_code": status, "description": f"Error {status}"}
+        if status == 429 and retry_after is not None:
+            body["parameters"] = {"retry_after": int(retry_after)}
+        return body
+    if service == "twilio":
+        return {"code": 20429 if status == 429 else 20500, "message": "Too Many Requests" if status == 429
+                else "Internal Server Error", "status": status}
+    return {"ok": False, "error": "ratelimited" if status == 429 else "internal_error"}
+
+
+@dataclass
+class Failure:
+    service: str
+    method: str
+    status: int
+    retry_after: float | None
+    times: int
+
+
 class ApiStub:
     def __init__(self) -> None:
         self.calls: list[Call] = []
+        self.failures: list[Failure] = []
+        # Twilio Content API: templates as ContentAndApprovals lists them
+        self.templates: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.port = self.server.server_address[1]
@@ -102,9 +131,22 @@ class ApiStub:
                 call = Call(service, method, parsed.path, dict(self.headers.items()), params)
                 with stub.lock:
                     stub.calls.append(call)
-                status, answer = stub.answer(call)
+                    failure = next((f for f in stub.failures if f.service == call.service and f.method == call.method), None)
+                    if failure is not None:
+                        failure.times -= 1
+                        if failure.times <= 0:
+                            stub.failures.remove(failure)
+                headers = {}
+                if failure is not None:
+                    status, answer = failure.status, failure_body(call.service, failure.status, failure.retry_after)
+                    if failure.retry_after is not None:
+                        headers["Retry-After"] = str(int(failure.retry_after))
+                else:
+                    status, answer = stub.answer(call)
                 data = json.dumps(answer).encode()
                 self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -112,8 +154,12 @@ class ApiStub:
 
         return Handler
 
-    @staticmethod
-    def answer(call: Call) -> tuple[int, Any]:
+    def fail_next(self, service: str, method: str, status: int = 429, retry_after: float | None = 1,
+                  times: int = 1) -> None:
+        with self.lock:
+            self.failures.append(Failure(service, method, status, retry_after, times))
+
+    def answer(self, call: Call) -> tuple[int, Any]:
         now = int(time.time())
         if call.service == "telegram":
             if call.method in ("sendMessage", "sendPhoto"):
@@ -126,8 +172,16 @@ class ApiStub:
                 return 200, {"ok": True, "result": {"id": 1, "is_bot": True, "first_name": "Support", "username": "support_bot"}}
             return 200, {"ok": True, "result": True}
         if call.service == "twilio":
+            if call.method == "ContentAndApprovals":
+                return 200, {"contents": list(self.templates), "meta": {"page": 0, "page_size": 100, "next_page_url": None,
+                                                                        "key": "contents"}}
             return 201, {"sid": f"SM{now}", "status": "queued", "to": call.params.get("To"), "body": call.params.get("Body")}
         if call.service == "slack":
+            if call.method == "conversations.open":  # the direct message of the bot with that user
+                user = str(call.params.get("users") or "")
+                return 200, {"ok": True, "channel": {"id": f"D{user[1:]}DM"}}
+            if call.method == "chat.postEphemeral":
+                return 200, {"ok": True, "message_ts": f"{now}.000200"}
             return 200, {"ok": True, "channel": call.params.get("channel"), "ts": f"{now}.000100"}
         if call.service == "hooks":
             return 200, "ok"

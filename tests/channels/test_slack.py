@@ -105,3 +105,51 @@ def test_url_verification_challenge(channel_servers):
     status, body = channel_servers.slack({"token": "x", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
                                           "type": "url_verification"})
     assert status == 200 and json.loads(body) == "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"
+
+
+def mention_event(user: str, text: str, channel: str = "C0GENERAL") -> dict:
+    """The Events API callback for a mention of the bot in a shared channel."""
+    n = next(_ids)
+    ts = f"{int(time.time())}.{n:06d}"
+    return {
+        "token": "verification-token-unused", "team_id": "T0MARKET", "api_app_id": "A0SUPPORT",
+        "event": {"type": "app_mention", "channel": channel, "user": user, "text": f"<@U0SUPPORTBOT> {text}",
+                  "ts": ts, "event_ts": ts, "client_msg_id": f"00000000-0000-0000-0000-{n:012d}"},
+        "type": "event_callback", "event_id": f"Ev0{n:08d}", "event_time": int(time.time()),
+        "authorizations": [{"enterprise_id": None, "team_id": "T0MARKET", "user_id": "U0SUPPORTBOT",
+                            "is_bot": True, "is_enterprise_install": False}],
+    }
+
+
+def test_a_mention_in_a_shared_channel_is_answered_in_a_direct_message(channel_servers):
+    stub = channel_servers.stub
+    since = len(stub.snapshot())
+    status, _ = channel_servers.slack(mention_event("U0OLIVER", "where is my order 8170087700000006"))
+    assert status == 200
+    answer = stub.wait_for(lambda c: posted_to(DM)(c) and "8170087700000006" in text_of(c), since=since)[0]
+    note = stub.wait_for(lambda c: c.service == "slack" and c.method == "chat.postEphemeral", since=since)[0]
+    calls = stub.settle(since)
+    text = "\n".join(text_of(c) for c in calls if posted_to(DM)(c))
+    assert re.search(r"8170087700000006.*shipped.*tracking number", text, re.S | re.I), text
+    assert answer.headers.get("Authorization") == f"Bearer {channel_servers.env['SLACK_BOT_TOKEN']}"
+    opened = [c for c in calls if c.method == "conversations.open"]
+    assert opened and opened[0].params.get("users") == "U0OLIVER"
+    # The shared channel gets nothing but a note only Oliver sees, without any order detail.
+    in_channel = [c for c in calls if c.service == "slack" and c.params.get("channel") == "C0GENERAL"]
+    assert in_channel == [note]
+    assert note.params.get("user") == "U0OLIVER"
+    assert "direct message" in text_of(note)
+    assert not re.search(r"\d{6,}|tracking|shipped", text_of(note), re.I), text_of(note)
+
+
+def test_slack_rate_limit_is_waited_out_and_the_answer_arrives(channel_servers):
+    stub = channel_servers.stub
+    since = len(stub.snapshot())
+    stub.fail_next("slack", "chat.postMessage", status=429, retry_after=1)
+    status, _ = channel_servers.slack(dm_event("U0OLIVER", "where is my order 8170087700000006"))
+    assert status == 200
+    stub.wait_for(lambda c: posted_to(DM)(c) and "8170087700000006" in text_of(c), since=since, count=2)
+    posts = [c for c in stub.settle(since) if posted_to(DM)(c)]
+    # the refused post and its retry carry the same text; the message is not lost nor doubled
+    assert text_of(posts[0]) == text_of(posts[1])
+    assert sum(1 for c in posts if text_of(c) == text_of(posts[0])) == 2

@@ -5,23 +5,26 @@ from __future__ import annotations
 import itertools
 import re
 import time
+from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.channels.stub import text_of
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.needs_servers
 
 _ids = itertools.count(int(time.time()) % 1_000_000 * 100)
 
 
-def message_update(user_id: int, text: str, first_name: str = "Oliver") -> dict:
+def message_update(user_id: int, text: str, first_name: str = "Oliver", language_code: str = "en") -> dict:
     update_id = next(_ids)
     return {
         "update_id": update_id,
         "message": {
             "message_id": update_id % 100000,
-            "from": {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": "en"},
+            "from": {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": language_code},
             "chat": {"id": user_id, "first_name": first_name, "type": "private"},
             "date": int(time.time()),
             "text": text,
@@ -100,3 +103,40 @@ def test_update_without_the_webhook_secret_is_refused(channel_servers):
     assert status == 403
     time.sleep(1)
     assert not [c for c in stub.snapshot()[since:] if c.method == "sendMessage"]
+
+
+def response_text(name: str, language: str) -> str:
+    """A one-variation response's text in ``language``, as the domain has it."""
+    for path in sorted(Path(ROOT / "bot" / "domain" / "responses").glob("*.yml")):
+        variations = (yaml.safe_load(path.read_text(encoding="utf-8")).get("responses") or {}).get(name)
+        for variation in variations or []:
+            conditions = variation.get("condition") or []
+            lang = next((c["value"] for c in conditions if c.get("name") == "language"), "en")
+            if lang == language:
+                return " ".join(variation["text"].split())
+    raise AssertionError(f"no {language} variation of {name}")
+
+
+@pytest.mark.parametrize("user_id, language_code, language", [(200001, "fr", "fr"), (200002, "sw", "sw"),
+                                                             (200003, "fr-CA", "fr"), (200004, "pt-BR", "en")])
+def test_start_is_greeted_in_the_users_telegram_language(channel_servers, user_id, language_code, language):
+    stub = channel_servers.stub
+    since = len(stub.snapshot())
+    status, _ = channel_servers.telegram(message_update(user_id, "/start", "Test", language_code=language_code))
+    assert status == 200
+    greeting = stub.wait_for(sent_to(user_id), since=since)[0]
+    assert " ".join(text_of(greeting).split()) == response_text("utter_greet", language)
+
+
+@pytest.mark.parametrize("status", [429, 502])
+def test_rate_limit_or_server_error_is_retried_and_the_answer_arrives(channel_servers, status):
+    stub = channel_servers.stub
+    since = len(stub.snapshot())
+    stub.fail_next("telegram", "sendMessage", status=status, retry_after=1 if status == 429 else None)
+    assert channel_servers.telegram(message_update(100003, "where is my order 8170087700000006"))[0] == 200
+    stub.wait_for(sent_to(100003), since=since, count=2)
+    sends = [c for c in stub.settle(since) if sent_to(100003)(c)]
+    assert text_of(sends[0]) == text_of(sends[1])  # the refused message, sent again
+    text = "\n".join(text_of(c) for c in sends[1:])
+    assert re.search(r"8170087700000006.*shipped.*tracking number", text, re.S | re.I), text
+    assert "tried again" in channel_servers.log()

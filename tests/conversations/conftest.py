@@ -10,9 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-import jwt
 import pytest
 
+from bot.channels.identity import TokenSettings, issue_token
 from tests.conftest import ROOT
 from tests.conversations import coverage
 from tests.conversations.runner import Player
@@ -24,7 +24,8 @@ TOKEN = "conversation-tests-token"
 
 
 def website_token(customer_id: int) -> str:
-    return jwt.encode({"sub": str(customer_id), "exp": int(time.time()) + 3600}, JWT_SECRET, algorithm="HS256")
+    """The token the website's login would give (audience and issuer: the defaults of .env.example)."""
+    return issue_token(customer_id, 3600, TokenSettings(JWT_SECRET))
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ in that turn with what the test expects:
 * ``matches``: regular expressions the turn's text must match (facts that depend on the day, such as a
   date written in the user's language);
 * ``intent``: what the NLU understood (only where the test is about understanding);
-* ``slots``: slot values after the turn;
+* ``slots``: slot values after the turn (``slot.field``: a field of a slot holding an object);
 
 and after the last turn, ``db``: rows in the order database (``table``, ``order``, ``count`` and any
 column values). A failure prints the whole transcript so far.
@@ -48,6 +48,13 @@ CUSTOMERS = {
 }
 OTHER = {"en": "fr", "fr": "sw", "sw": "en"}  # whose orders play "someone else's order"
 PLACEHOLDER = re.compile(r"\{(say|order|other_order|contact|customer_id)(?::([^{}]+))?\}")
+
+
+def slot_value(slots: dict[str, Any], key: str) -> Any:
+    """A slot's value; ``slot.field`` reads a field of a slot that holds an object."""
+    name, _, field = key.partition(".")
+    value = slots.get(name)
+    return (value or {}).get(field) if field and isinstance(value, dict | None) else value
 
 
 def order_number(lang: str, scenario: str) -> str:
@@ -315,8 +322,9 @@ class Player:
             problems = check_turn(turn, result)
             if turn.slots:
                 slots = self.slots(sender)
-                problems += [f"slot {k} is {slots.get(k)!r}, expected {v!r}"
-                             for k, v in turn.slots.items() if slots.get(k) != v and str(slots.get(k)) != str(v)]
+                problems += [f"slot {k} is {slot_value(slots, k)!r}, expected {v!r}"
+                             for k, v in turn.slots.items()
+                             if slot_value(slots, k) != v and str(slot_value(slots, k)) != str(v)]
             if problems:
                 raise ConversationFailed(report(conversation, transcript, number, problems))
         problems = self.check_db(conversation.db)

@@ -82,7 +82,8 @@ def servers(tmp_path_factory) -> Servers:
     }
     log = open(tmp / "launcher.log", "w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.launcher", "--model", str(served_model())],
+        # --demo, as `make run`: the browser test signs in with the page's demo sign-in
+        [sys.executable, "-m", "bot.launcher", "--demo", "--model", str(served_model())],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     base = f"http://127.0.0.1:{rasa_port}"

@@ -154,23 +154,95 @@ def test_request_size_limits(servers):
 
 # --- who is talking --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("case", ["wrong secret", "expired", "no expiry", "none algorithm"])
+OLIVER = 3  # customer 3: Oliver, owner of 8170087700000006
+QUESTION = "where is my order 8170087700000006"
+
+
+def token(servers, customer: int = OLIVER, ttl: int = 600, **changes) -> str:
+    """The token the website would issue, with one thing changed (a claim, the secret, the algorithm)."""
+    now = int(time.time())
+    claims = {"sub": str(customer), "aud": setting(servers, "AUTH_JWT_AUDIENCE"),
+              "iss": setting(servers, "AUTH_JWT_ISSUER"), "iat": now, "exp": now + ttl}
+    secret, algorithm = changes.pop("secret", JWT_SECRET), changes.pop("algorithm", "HS256")
+    claims.update(changes)
+    return jwt.encode({k: v for k, v in claims.items() if v is not None}, secret, algorithm=algorithm)
+
+
+def answered(text: str) -> bool:
+    return "tracking number" in text and "e-mail address or phone number" not in text
+
+
+def asked_who(text: str) -> bool:
+    return "e-mail address or phone number" in text and "tracking number" not in text
+
+
+def test_a_website_token_identifies_the_customer(servers):
+    text = servers.text(servers.say(f"token-ok-{time.time_ns()}", QUESTION, auth_token=token(servers)))
+    assert answered(text), text
+
+
+@pytest.mark.parametrize("case", ["wrong secret", "expired", "no expiry", "none algorithm", "wrong audience",
+                                  "no audience", "wrong issuer", "no issuer"])
 def test_forged_or_expired_website_tokens_are_not_trusted(servers, case):
     now = int(time.time())
-    claims = {"sub": "3", "exp": now + 600}  # customer 3: Oliver, owner of 8170087700000006
-    if case == "wrong secret":
-        token = jwt.encode(claims, "not-the-secret-" + JWT_SECRET, algorithm="HS256")
-    elif case == "expired":
-        token = jwt.encode({"sub": "3", "exp": now - 60}, JWT_SECRET, algorithm="HS256")
-    elif case == "no expiry":
-        token = jwt.encode({"sub": "3"}, JWT_SECRET, algorithm="HS256")
-    else:
-        token = jwt.encode(claims, None, algorithm="none")
-    sender = f"forged-{case.replace(' ', '-')}-{now}"
-    replies = servers.say(sender, "where is my order 8170087700000006", auth_token=token)
+    forged = token(servers, **{
+        "wrong secret": {"secret": "not-the-secret-" + JWT_SECRET},
+        "expired": {"exp": now - 60, "iat": now - 660},
+        "no expiry": {"exp": None},
+        "none algorithm": {"secret": None, "algorithm": "none"},
+        "wrong audience": {"aud": "another-service"},
+        "no audience": {"aud": None},
+        "wrong issuer": {"iss": "https://evil.example"},
+        "no issuer": {"iss": None},
+    }[case])
+    replies = servers.say(f"forged-{case.replace(' ', '-')}-{now}", QUESTION, auth_token=forged)
     text = servers.text(replies)
-    assert "e-mail address or phone number" in text, text  # asked to prove it, nothing revealed
-    assert "tracking number" not in text
+    assert asked_who(text), text  # asked to prove it, nothing revealed
+
+
+def test_token_expiring_mid_conversation_makes_the_visitor_anonymous_again(servers):
+    sender = f"token-expiry-{time.time_ns()}"
+    short = token(servers, ttl=5)
+    expires = time.time() + 5
+    first = servers.text(servers.say(sender, QUESTION, auth_token=short))
+    assert answered(first), first
+    time.sleep(max(0.0, expires - time.time()) + 1.5)
+    # The page still sends the same token: it has expired, so nobody is signed in any more.
+    again = servers.text(servers.say(sender, QUESTION, auth_token=short))
+    assert asked_who(again), again
+
+
+def test_sign_out_leaves_nothing_verified_behind(servers):
+    """The shared computer: a signed-in customer, then the next visitor in the same conversation."""
+    sender = f"sign-out-{time.time_ns()}"
+    signed_in = servers.text(servers.say(sender, QUESTION, auth_token=token(servers)))
+    assert answered(signed_in), signed_in
+    after = servers.text(servers.say(sender, QUESTION))  # no token: signed out
+    assert asked_who(after), after
+    # Someone else's valid token identifies that someone else, not the earlier customer.
+    amina = servers.text(servers.say(sender, QUESTION, auth_token=token(servers, customer=1)))
+    assert "tracking number" not in amina, amina
+
+
+def test_verification_made_before_a_sign_in_does_not_outlive_the_sign_out(servers):
+    sender = f"verify-sign-in-out-{time.time_ns()}"
+    assert "e-mail address or phone number" in servers.text(servers.say(sender, QUESTION))
+    verified = servers.text(servers.say(sender, "oliver.smith@example.co.uk"))
+    assert "tracking number" in verified, verified
+    assert answered(servers.text(servers.say(sender, QUESTION)))  # the verification holds meanwhile
+    assert answered(servers.text(servers.say(sender, QUESTION, auth_token=token(servers))))  # signs in
+    after = servers.text(servers.say(sender, QUESTION))  # signs out
+    assert asked_who(after), after
+
+
+def test_a_message_cannot_pass_itself_off_as_a_reminder(servers):
+    """A reminder's turn is judged on the user's previous message; a client that marks its own
+    message as external must not get the identity of the message before it."""
+    sender = f"fake-external-{time.time_ns()}"
+    assert answered(servers.text(servers.say(sender, QUESTION, auth_token=token(servers))))
+    status, replies = servers.post("/webhooks/rest/webhook", {"sender": sender, "message": f"EXTERNAL: {QUESTION}",
+                                                              "metadata": {"is_external": True}})
+    assert status == 200 and asked_who(servers.text(replies)), replies
 
 
 # --- action server -----------------------------------------------------------------------------------
