@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
+from actions.formats import ORDER_NUMBER_DIGITS as ORDER_NUMBER_LENGTH  # noqa: F401 - re-exported
+from actions.formats import normalize_order_number  # noqa: F401 - re-exported
+
 E164 = re.compile(r"^\+[1-9]\d{7,14}$")
 _PHONE_NOISE = re.compile(r"[\s\-().\u00a0/]")
-_ORDER_NOISE = re.compile(r"[\s\-.#\u00a0]")
-ORDER_NUMBER_LENGTH = 16
 
 # ISO 3166 country -> (calling code, trunk prefix dialled before national numbers at home).
 # Only the markets this assistant serves; unknown countries accept international formats only.
@@ -72,14 +73,6 @@ def normalize_phone(raw: str, country: str | None = None) -> str | None:
     """The most plausible E.164 form of ``raw``, or None when it is not a phone number."""
     candidates = phone_candidates(raw, country)
     return candidates[0] if candidates else None
-
-
-def normalize_order_number(raw: str) -> str | None:
-    """``"8170 0345-0000 0003"`` -> ``"8170034500000003"``; None unless exactly 16 digits."""
-    text = _ORDER_NOISE.sub("", str(raw).strip())
-    if len(text) == ORDER_NUMBER_LENGTH and text.isdigit() and text.isascii():
-        return text
-    return None
 
 
 TICKET_PREFIX = "T-"

@@ -17,16 +17,16 @@ from typing import Any, TypeVar
 
 from rasa_sdk import Tracker
 
+from actions.formats import normalize_order_number
+from actions.identity import customer_from_token, message_token, sign_in_state, trusted_identity
 from actions.orders import OrderService, get_service
 from actions.orders.views import OrderView
 from actions.skills.localise import Localiser
-from bot.channels.identity import customer_from_token, message_token, sign_in_state, trusted_identity
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-MIN_ORDER_DIGITS, MAX_ORDER_DIGITS = 12, 19
 # The slot that holds a verification by order number + account e-mail/phone (never a token's or a
 # channel's identity): {"customer": id, "at": epoch seconds, "channel": input channel,
 # "sign_in": sign_in_state of the message}. See ``verified_customer``.
@@ -156,7 +156,9 @@ def normalise_order_number(value: Any) -> str:
 
 
 def plausible_order_number(digits: str) -> bool:
-    return MIN_ORDER_DIGITS <= len(digits) <= MAX_ORDER_DIGITS
+    """An order number has exactly ORDER_NUMBER_DIGITS digits (actions/formats.py): anything else gets
+    "that doesn't look like an order number" at once, without a verification attempt."""
+    return normalize_order_number(digits) is not None
 
 
 def language(tracker: Tracker) -> str:

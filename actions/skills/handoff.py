@@ -22,12 +22,12 @@ from rasa_sdk.events import ActionExecuted, ActiveLoop, ConversationPaused, Even
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions import notify
 from actions.orders import rules
 from actions.skills import context as ctx
 from actions.skills.catalogue import SKILLS
 from actions.skills.context import ServiceUnavailable, call, service
 from actions.skills.forms import reset_run_slots
-from bot.handoff import notify
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from rasa.core.channels.rest import RestInput as RasaRestInput
 from sanic import Blueprint, response
 from sanic.request import Request
 
-from bot.channels.identity import is_platform_sender_id
+from actions.identity import is_platform_sender_id
 from bot.channels.limits import DEFAULT_MAX_MESSAGE_CHARS, clean_message, client_metadata, int_setting
 
 MAX_SENDER_CHARS = 128

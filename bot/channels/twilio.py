@@ -6,7 +6,7 @@ Differences from ``rasa.core.channels.twilio``:
   form, keyed with the auth token): WhatsApp senders are trusted to be who the identity table
   says, so a request that did not come from Twilio is refused (403). The URL signed is
   ``TWILIO_WEBHOOK_URL`` when set (behind a proxy), else the URL the request reached. An SMS
-  number is never trusted (``bot/channels/identity.py``);
+  number is never trusted (``actions/identity.py``);
 * replies go out with Twilio's REST API over aiohttp (Rasa's channel calls the blocking Twilio
   client inside the event loop), from ``whatsapp:<TWILIO_WHATSAPP_NUMBER>`` to WhatsApp senders
   and from ``TWILIO_NUMBER`` to SMS senders; ``TWILIO_API_URL`` is the API address (the tests

@@ -9,7 +9,7 @@
   ``bot/web/node_modules`` (``npm ci --prefix bot/web``), served from here: no CDN;
 * ``GET /webhooks/webchat/demo-customers`` and ``POST /webhooks/webchat/sign-in``: the demo
   sign-in. A visitor picks one of the three demo customers and gets a short-lived token, made
-  exactly as the website's login would make it (``bot.channels.identity.issue_token``: HS256 with
+  exactly as the website's login would make it (``actions.identity.issue_token``: HS256 with
   ``AUTH_JWT_SECRET``, ``sub``, ``aud``, ``iss``, ``exp`` = ``WEBCHAT_TOKEN_TTL`` seconds); the page
   sends it in every message's metadata (``customData.auth_token``) and the actions check it at
   every message. Only the demo customers can be signed in, and only while ``WEBCHAT_DEMO_SIGN_IN``
@@ -48,7 +48,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.identity import TokenSettings, issue_token
+from actions.identity import TokenSettings, issue_token
 
 logger = logging.getLogger(__name__)
 

@@ -17,10 +17,11 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from actions.formats import order_number_pattern
+
 ENTITY = "order_id"
-# 11 to 24 digits (local phone numbers have 10), optionally grouped by single spaces, dashes or
-# dots, not part of a longer run of digits.
-ORDER_RE = re.compile(r"(?<!\d)(\d(?:[ \-.]?\d){10,23})(?!\d)")
+# Someone typing an order number, right or wrong (actions/formats.py: one definition).
+ORDER_RE = order_number_pattern()
 # International phone numbers ("+254 712 345 678") are never order numbers.
 PHONE_RE = re.compile(r"\+\s?\d(?:[ \-.]?\d){6,14}")
 

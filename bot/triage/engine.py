@@ -25,15 +25,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from actions.formats import normalize_order_number
+from actions.identity import trusted_identity
 from actions.orders import rules
 from actions.orders.enums import TicketQueue, values
-from bot.channels.identity import trusted_identity
 from bot.triage.records import Inbound
 from bot.triage.replies import Replies
 
 LANGUAGES = ("en", "fr", "sw")
 MIN_CONFIDENCE = 0.5
-MIN_ORDER_DIGITS, MAX_ORDER_DIGITS = 12, 19  # as the bot's forms (actions/skills/context.py)
 
 SMALL_TALK = {"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "switch_language"}
 LOW_INTENTS = SMALL_TALK | {"out_of_scope"}
@@ -126,7 +126,7 @@ def order_numbers(parse: dict[str, Any]) -> list[str]:
         if entity.get("entity") != "order_id":
             continue
         digits = re.sub(r"\D", "", str(entity.get("value") or ""))
-        if MIN_ORDER_DIGITS <= len(digits) <= MAX_ORDER_DIGITS and digits not in numbers:
+        if normalize_order_number(digits) is not None and digits not in numbers:
             numbers.append(digits)
     return numbers
 
@@ -195,7 +195,7 @@ class Triager:
     def ownership(self, message: Inbound, numbers: list[str]) -> Ownership:
         contacts = contacts_of(message)
         channel = (message.channel or "").strip().lower()
-        # As in the bot (bot/channels/identity.py): only a sender id the platform asserts (Telegram,
+        # As in the bot (actions/identity.py): only a sender id the platform asserts (Telegram,
         # WhatsApp, Slack) is an identity; REST, e-mail, forms, SMS numbers... never are.
         entry = trusted_identity(channel, message.sender or "") if channel and message.sender else None
         by_identity = entry is not None

@@ -9,7 +9,7 @@ message's id (``triage:<channel>:<id>``, unique), so running the same file again
 The ticket is the sender's only when they are proven to own every order the message names (as in
 the triage output's ``owned: yes``); otherwise it has no customer and no order, and the agent
 answers at ``reply_to`` (the e-mail address, phone or sender given). A new urgent ticket is
-announced in Slack when ``SLACK_TICKETS_WEBHOOK_URL`` is set (``bot/handoff/notify.py``).
+announced in Slack when ``SLACK_TICKETS_WEBHOOK_URL`` is set (``actions/notify.py``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.handoff import notify
+from actions import notify
 from bot.triage.records import Inbound
 
 NEEDS_PERSON_PRIORITIES = ("urgent", "high")

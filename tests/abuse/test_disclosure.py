@@ -8,7 +8,7 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
-from bot.channels.identity import TokenSettings, issue_token
+from actions.identity import TokenSettings, issue_token
 from tests.abuse import report
 from tests.abuse.corpus import FRAME, NO_SUCH_ORDER, OTHERS_ORDER, OWN_CONTACT
 from tests.reliability.helpers import LANGUAGES, languages, responses

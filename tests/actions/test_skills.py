@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 import actions.orders as orders
+from actions.identity import TokenSettings, issue_token
 from actions.orders.db import make_engine, session_factory
 from actions.orders.demo import seed
 from actions.orders.models import CancellationRequest, Dispute, Order, SupportTicket
@@ -33,7 +34,6 @@ from actions.skills.skills import (
     ActionOrderStatus,
     ActionRestoreOrder,
 )
-from bot.channels.identity import TokenSettings, issue_token
 
 AMINA, WANJIKU, OLIVER = "81700345", "81700512", "81700877"
 

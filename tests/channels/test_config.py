@@ -9,9 +9,9 @@ import stat
 import pytest
 import yaml
 
+from actions.identity import channel_identity, is_platform_sender_id
 from bot.channels import config
 from bot.channels.buttons import buttons_since_last_user_message, numbered_text, resolve_reply
-from bot.channels.identity import channel_identity, is_platform_sender_id
 from tests.conftest import ROOT
 
 FULL = {

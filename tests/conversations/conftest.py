@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.channels.identity import TokenSettings, issue_token
+from actions.identity import TokenSettings, issue_token
 from tests.conftest import ROOT
 from tests.conversations import coverage
 from tests.conversations.runner import Player

@@ -15,10 +15,7 @@ import jwt
 import pytest
 from rasa_sdk import Tracker
 
-from actions.skills import context as ctx
-from bot import settings
-from bot.channels.config import effective_channels
-from bot.channels.identity import (
+from actions.identity import (
     TokenSettings,
     customer_from_token,
     is_platform_sender_id,
@@ -26,6 +23,9 @@ from bot.channels.identity import (
     sign_in_state,
     trusted_identity,
 )
+from actions.skills import context as ctx
+from bot import settings
+from bot.channels.config import effective_channels
 from bot.channels.limits import client_metadata
 from bot.channels.retry import NotDelivered, Retryable, RetryPolicy, retry_after_seconds, send_with_retries
 from bot.channels.telegram import start_greeting
