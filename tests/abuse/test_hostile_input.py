@@ -191,33 +191,24 @@ def test_malformed_bodies_get_no_server_error(stack, label, body, content_type):
 
 
 @pytest.mark.timeout(300)
-def test_100kb_messages_are_answered_quickly(stack):
-    """A 100 KB message must neither crash nor stall the server (parsing runs on Rasa's event loop:
-    while one message is parsed, every other conversation waits)."""
-    def seconds(message: str) -> float:
-        start = time.perf_counter()
-        stack.request("/webhooks/rest/webhook", {"sender": f"abuse-probe-{uuid.uuid4().hex[:8]}", "message": message})
-        return time.perf_counter() - start
-
-    # Before sending 100 KB, probe with 10 KB: if that is already slow, 100 KB could stall the shared
-    # server for minutes and make every following test fail, so stop here.
-    short, ten_kb = seconds("A" * 100), seconds("A" * 10_000)
-    if ten_kb > max(10 * short, 3.0):
-        report.add("huge_100kb", inputs=len(HUGE_TEXTS["en"]) * 3, known_issue=len(HUGE_TEXTS["en"]) * 3)
-        pytest.fail(f"10 KB took {ten_kb:.1f} s (100 chars: {short:.2f} s): long messages are not capped "
-                    "(bot/channels/rest.py) or a regex is quadratic in the length of a word")
+def test_100kb_messages_are_answered_and_cut(stack):
+    """A 100 KB message must neither crash nor stall the server: parsing runs on Rasa's event loop
+    (while one message is parsed, every other conversation waits), so the channel cuts messages at
+    CHAT_MAX_MESSAGE_CHARS before the NLU sees them. Timing is `make bench`'s business; this checks
+    the cut, which is what bounds the time."""
+    limit = int(stack.env.get("CHAT_MAX_MESSAGE_CHARS") or 2000)
     turns = []
     for lang in LANGUAGES:
         for payload in HUGE_TEXTS[lang]:
-            start = time.perf_counter()
-            status, replies = stack.request("/webhooks/rest/webhook",
-                                            {"sender": f"abuse-huge-{lang}-{uuid.uuid4().hex[:8]}", "message": payload},
+            sender = f"abuse-huge-{lang}-{uuid.uuid4().hex[:8]}"
+            status, replies = stack.request("/webhooks/rest/webhook", {"sender": sender, "message": payload},
                                             timeout=60)
-            turns.append((lang, payload[:20], status, replies, time.perf_counter() - start))
+            stored = [e.get("text") or "" for e in stack.tracker(sender)["events"] if e["event"] == "user"]
+            turns.append((lang, payload[:20], status, replies, stored))
     report.add("huge_100kb", inputs=len(turns), requests=len(turns),
                **{"2xx": sum(t[2] < 300 for t in turns), "4xx": sum(400 <= t[2] < 500 for t in turns),
                   "5xx": sum(t[2] >= 500 for t in turns)},
                silent=sum(t[2] == 200 and not t[3] for t in turns))
     assert all(status < 500 for _, _, status, _, _ in turns), turns
-    assert all(seconds < 5 for *_, seconds in turns), [(t[0], t[1], round(t[4], 1)) for t in turns]
     assert all(replies for _, _, status, replies, _ in turns if status == 200)
+    assert all(stored and all(len(text) <= limit for text in stored) for *_, stored in turns)
