@@ -103,7 +103,7 @@ def test_whatsapp_acknowledges_once_and_the_agent_reply_reaches_whatsapp(channel
     assert channel_servers.twilio(whatsapp(wanjiku, "halo?"))[0] == 204
     acks = [c for c in stub.snapshot()[since:] if to(f"whatsapp:{wanjiku}")(c)]
     assert [text_of(c) for c in acks] == [
-        "Asante, ujumbe wako umefika kwa timu yetu ya huduma kwa wateja. Mtu atakujibu hapa haraka iwezekanavyo."]
+        "Asante, ujumbe wako umefika kwa timu yetu ya huduma kwa wateja. Mhudumu atakujibu hapa haraka iwezekanavyo."]
     assert [m["text"] for m in messages(agent, ticket["number"]) if m["from"] == "customer"][-2:] == ["uko hapo?", "halo?"]
 
     since = len(stub.snapshot())
@@ -111,12 +111,12 @@ def test_whatsapp_acknowledges_once_and_the_agent_reply_reaches_whatsapp(channel
                       {"text": "Habari Wanjiku, nimepokea ujumbe wako."}, CONSOLE)[1]["delivered"] == "twilio"
     sent = stub.wait_for(to(f"whatsapp:{wanjiku}"), since=since)[0]
     assert sent.params["From"] == f"whatsapp:{TWILIO_WHATSAPP}"
-    assert text_of(sent) == "Sam (timu ya huduma): Habari Wanjiku, nimepokea ujumbe wako."
+    assert text_of(sent) == "Sam (huduma kwa wateja): Habari Wanjiku, nimepokea ujumbe wako."
 
     since = len(stub.snapshot())
     assert agent.call("POST", f"/agent/api/tickets/{ticket['number']}/close", {}, CONSOLE)[0] == 200
     closed = stub.wait_for(to(f"whatsapp:{wanjiku}"), since=since)[0]
-    assert text_of(closed).startswith(f"Timu yetu ya huduma imefunga tiketi {ticket['number']}.")
+    assert text_of(closed).startswith(f"Timu yetu ya huduma kwa wateja imefunga tiketi {ticket['number']}.")
 
 
 def test_slack_agent_reply_goes_to_the_customers_direct_message(channel_servers, agent, released):

@@ -61,7 +61,7 @@ def test_customer_and_agent_in_two_browsers(servers, tmp_path):
     steps, number = result["steps"], result["ticket"]
     assert "Customer writing in French asked for a person" in steps["queue_row"] and "Amina Diallo" in steps["queue_row"]
     assert "Amina Diallo" in steps["facts"]
-    assert steps["reply_seen"] == "Sam (équipe support) : Bonjour Amina, je regarde votre commande 8170034500000007 " \
+    assert steps["reply_seen"] == "Sam (service client) : Bonjour Amina, je regarde votre commande 8170034500000007 " \
                                   "tout de suite."
     assert steps["greeting"] == "Me revoilà. Puis-je vous aider pour autre chose ?"
     assert steps["acks"] == 1  # two messages while waiting, one acknowledgement

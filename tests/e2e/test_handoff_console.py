@@ -161,7 +161,7 @@ def test_rest_customer_agent_reply_hand_back_and_close(servers, agent):
     assert "Nimefungua tiketi T-" in opened
     # While paused: one acknowledgement in the customer's language, then silence.
     assert texts(servers.say(sender, "uko hapo?")) == [
-        "Asante, ujumbe wako umefika kwa timu yetu ya huduma kwa wateja. Mtu atakujibu hapa haraka iwezekanavyo."]
+        "Asante, ujumbe wako umefika kwa timu yetu ya huduma kwa wateja. Mhudumu atakujibu hapa haraka iwezekanavyo."]
     assert servers.say(sender, "halo? nasubiri") == []
 
     ticket = ticket_of(agent, sender)
@@ -178,7 +178,7 @@ def test_rest_customer_agent_reply_hand_back_and_close(servers, agent):
     # REST: the agent's message comes first in the answer to the customer's next message.
     replies = servers.say(sender, "sawa, asante")
     assert replies == [{"recipient_id": sender, "from": "agent", "agent": "Sam",
-                        "text": "Sam (timu ya huduma): Habari, naangalia tatizo lako sasa hivi."}]
+                        "text": "Sam (huduma kwa wateja): Habari, naangalia tatizo lako sasa hivi."}]
     count = details["count"]
     new = agent.call("GET", f"/agent/api/tickets/{ticket['number']}/messages?after={count}")[1]["messages"]
     assert [(m["from"], m["text"]) for m in new] == [("agent", "Habari, naangalia tatizo lako sasa hivi."),
@@ -214,7 +214,7 @@ def test_closing_greets_the_customer_with_the_ticket_number(servers, agent):
     ticket = ticket_of(agent, sender)
     assert agent.call("POST", f"/agent/api/tickets/{ticket['number']}/close", {}, CONSOLE)[1]["greeted"] is True
     replies = texts(servers.say(sender, "merci"))
-    assert replies[0] == (f"Notre équipe support a clôturé le ticket {ticket['number']}. "
+    assert replies[0] == (f"Notre service client a fermé le ticket {ticket['number']}. "
                           "Me revoilà ; puis-je vous aider pour autre chose ?")
     assert len(replies) >= 2  # and the bot answers the message itself
 

@@ -16,7 +16,7 @@ from tests.reliability.stack import TOKEN, text
 pytestmark = pytest.mark.needs_servers
 
 AGED_SECONDS = 2 * 3600  # the domain's sessions expire after 60 minutes
-ACK = "Thanks, your message is with our support team. A person will reply here as soon as they can."
+ACK = "Thanks, your message is with our support team. An agent will reply here as soon as they can."
 API = {"Authorization": f"Bearer {TOKEN}", "X-Agent-Name": "Sam"}
 
 

@@ -327,7 +327,7 @@ def handed_over() -> list[Event]:
 def test_a_paused_conversation_is_acknowledged_once_in_the_message_language(domain):
     tracker, output = extract(domain, [*handed_over(), user("uko hapo?", "sw", intent="greet")])
     ack = [m["text"] for m in output.messages]
-    assert ack == ["Asante, ujumbe wako umefika kwa timu yetu ya huduma kwa wateja. Mtu atakujibu hapa haraka "
+    assert ack == ["Asante, ujumbe wako umefika kwa timu yetu ya huduma kwa wateja. Mhudumu atakujibu hapa haraka "
                    "iwezekanavyo."]
     assert said(list(tracker.events)) == ack  # recorded in the conversation, so it is said once
     again, output = extract(domain, [*tracker.events, user("halo?", "sw", intent="greet")])

@@ -106,7 +106,7 @@ async function run(browser) {
   n = await say(c, "où est ma commande 8170034500000006 ?");
   s.bot_again = await waitForBot(c, /8170034500000006.*a été expédiée/s, n);
   s.acks = (await botTexts(c)).filter((t) => ACK.test(t)).length;
-  await c.waitForFunction(() => !document.querySelector(".sc-typing"), null, { timeout: TIMEOUT, polling: 250 });
+  await c.waitForFunction(() => document.querySelector(".sc-typing").hidden, null, { timeout: TIMEOUT, polling: 250 });
   await shot(c, "handoff-webchat-fr.png");
 
   await customer.context.close();
