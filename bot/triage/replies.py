@@ -1,15 +1,14 @@
 """Suggested replies: the bot's own domain responses, in the message's language.
 
 Each response in ``bot/domain`` has an English variation without condition and French / Swahili
-variations conditioned on the ``language`` slot; :class:`Replies` picks the variation the bot
-would pick for that slot value and fills its placeholders. A placeholder left unfilled is a bug
-(:class:`MissingVariable`), never text sent to a customer.
+variations conditioned on the ``language`` slot; :class:`Replies` asks Rasa's own response generator
+for the variation the bot would pick for that slot value, filled as the bot fills it. A placeholder
+left unfilled is a bug (:class:`MissingVariable`), never text sent to a customer.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -33,53 +32,44 @@ def load_domain(path: str = str(DOMAIN_PATH)) -> Any:
         return Domain.load(path)
 
 
-def _language_of(variation: Mapping[str, Any]) -> str | None:
-    """The ``language`` slot value a variation is conditioned on ("" when unconditioned)."""
-    conditions = variation.get("condition") or []
-    if not conditions:
-        return ""
-    values = [c.get("value") for c in conditions if c.get("type") == "slot" and c.get("name") == "language"]
-    # A variation with any other condition is not a plain language variation: never picked.
-    return values[0] if len(values) == len(conditions) == 1 else None
-
-
 class Replies:
-    """Renders domain responses by name and language."""
+    """Renders domain responses by name and language with Rasa's own response generator: the
+    variation the bot picks for that ``language`` slot value, filled the way the bot fills it."""
 
-    def __init__(self, responses: Mapping[str, list[dict[str, Any]]]) -> None:
-        self._texts: dict[str, dict[str, str]] = {}
-        for name, variations in responses.items():
-            by_language: dict[str, str] = {}
-            for variation in variations:
-                language = _language_of(variation)
-                text = variation.get("text")
-                if language is not None and text and language not in by_language:
-                    by_language[language] = text
-            if by_language:
-                self._texts[name] = by_language
+    def __init__(self, domain: Any) -> None:
+        from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+
+        self._responses = domain.responses
+        self._nlg = TemplatedNaturalLanguageGenerator(domain.responses)
+        # What each response needs (its variations share their placeholders: tests/unit/test_domain.py).
+        self._needs = {name: {p for v in variations for p in PLACEHOLDER.findall(v.get("text") or "")}
+                       for name, variations in domain.responses.items()}
 
     @classmethod
     def from_domain(cls, domain: Any) -> Replies:
-        return cls(domain.responses)
+        return cls(domain)
 
     @classmethod
     def load(cls, path: Path | str = DOMAIN_PATH) -> Replies:
         return cls.from_domain(load_domain(str(path)))
 
     def __contains__(self, name: str) -> bool:
-        return name in self._texts
+        return name in self._responses
 
-    def template(self, name: str, language: str) -> str:
-        variations = self._texts[name]
-        return variations.get(language) or variations.get("") or next(iter(variations.values()))
+    def names(self) -> list[str]:
+        """Every response that has a text."""
+        return [name for name, variations in self._responses.items() if any(v.get("text") for v in variations)]
 
     def render(self, name: str, language: str, **values: Any) -> str:
         """The response text with every ``{placeholder}`` filled (values are str()-ed)."""
-        template = self.template(name, language)
-        missing = sorted({m for m in PLACEHOLDER.findall(template) if values.get(m) is None})
+        missing = sorted(p for p in self._needs.get(name, ()) if values.get(p) is None)
         if missing:
             raise MissingVariable(f"{name} needs {', '.join(missing)}")
-        return PLACEHOLDER.sub(lambda m: str(values[m.group(1)]), template)
+        message = self._nlg.generate_from_slots(name, {"language": language}, "triage",
+                                                **{k: str(v) for k, v in values.items()})
+        if not message or not message.get("text"):
+            raise KeyError(f"no text response {name!r}")
+        return message["text"]
 
     def render_all(self, messages: list[tuple[str, dict[str, Any]]], language: str) -> str:
         """Several responses (what one bot turn says), one per line."""

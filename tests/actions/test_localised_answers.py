@@ -117,7 +117,7 @@ def test_every_response_in_every_language_reads_naturally():
     found = []
     for lang in LANGUAGES:
         for values in sample_values(lang):
-            for name in replies._texts:
+            for name in replies.names():
                 found += problems(replies.render(name, lang, **values), lang)
     assert sorted(set(found)) == []
 
