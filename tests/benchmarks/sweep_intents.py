@@ -109,6 +109,14 @@ def labels(td):
     return [e.get("intent") for e in examples]
 
 
+# How-to FAQ topics whose skill is also a right answer (the blind and hidden sets accept both).
+FAQ_TOPIC_SKILL = {
+    "faq/cancel_how": "cancel_order",
+    "faq/restore_cancelled": "restore_order",
+    "faq/withdraw_dispute_how": "cancel_dispute",
+}
+FAQ_SKILLS = {"cancel_order", "restore_order", "order_status", "order_not_received", "open_dispute",
+              "cancel_dispute", "refund_status", "request_human"}
 REJECTED = {"out_of_scope", "nlu_fallback", "greet", "goodbye", "thank", "bot_challenge"}
 
 
@@ -190,6 +198,11 @@ def quick():
         tok.process(msgs)
         tests[f"blind_{lang}"] = (msgs, [r["gold"][0] for r in rows])
         blind[lang] = rows
+    bitext_rows = eval_nlu.bitext(300)  # evaluation only: scored as make eval scores it
+    msgs = [Message(data={"text": r["text"]}) for r in bitext_rows]
+    det.process(msgs)
+    tok.process(msgs)
+    tests["bitext"] = (msgs, [r["intent"] for r in bitext_rows])
     blocks = [features(td, tests, name, cls, **cfg) for name, cls, cfg in (
         ("re", RegexFeaturizer, {}),
         ("w12", CountVectorsFeaturizer, dict(min_ngram=1, max_ngram=2, max_features=12000)),
@@ -202,57 +215,91 @@ def quick():
     strata = np.array([e.get_full_intent() for e in examples])
     lang_of = np.array([LanguageDetector.example_language(e) for e in examples])
 
-    C = float(os.environ.get("SWEEP_C", "1.0"))  # noqa: N806
-    weight = os.environ.get("SWEEP_CLASS_WEIGHT") or None
-    threshold = float(os.environ.get("SWEEP_THRESHOLD", "0.35"))
+    def run(cfg):
+        C = float(cfg.get("SWEEP_C", "1.0"))  # noqa: N806
+        weight = cfg.get("SWEEP_CLASS_WEIGHT") or None
+        if cfg.get("SWEEP_FAQ_WEIGHT"):
+            weight = {"faq": float(cfg["SWEEP_FAQ_WEIGHT"])}
+        margin = float(cfg.get("SWEEP_FAQ_MARGIN", "0"))
+        threshold = float(cfg.get("SWEEP_THRESHOLD", "0.35"))
 
-    def new():
-        return LogisticRegression(C=C, class_weight=weight, solver="liblinear", max_iter=100)
+        def new():
+            return LogisticRegression(C=C, class_weight=weight, solver="liblinear", max_iter=100)
 
-    right = Counter()
-    for train, test in StratifiedKFold(5, shuffle=True, random_state=0).split(X, strata):
-        pred = new().fit(X[train], y[train]).predict(X[test])
-        for lang_ in LANGS:
-            mask = lang_of[test] == lang_
-            right[lang_] += int((pred[mask] == y[test][mask]).sum())
-    print("CV      " + " ".join(f"{l_} {right[l_] / (lang_of == l_).sum():.3f}" for l_ in LANGS))
-    clf = new().fit(X, y)
-
-    def predict(name):
-        msgs = tests[name][0]
-        out = []
-        for message, row in zip(msgs, clf.predict_proba(Xt[name]), strict=True):
+        def decide(classes, row):
+            """Top intent; with a margin, a skill within ``margin`` of a top faq wins (faq_margin)."""
             order = np.argsort(-row)
-            text = message.get("text")
-            spans = [(s_, e_) for s_, e_, _ in find_contacts(text) + find_order_numbers(text)]
-            if only_identifiers(text, spans):
-                out.append("inform")
-            elif row[order[0]] < threshold or row[order[0]] - row[order[1]] < 0.05:
-                out.append("nlu_fallback")
-            else:
-                out.append(clf.classes_[order[0]])
-        return out
+            top = order[0]
+            if margin and classes[top] == "faq" and classes[order[1]] in FAQ_SKILLS:
+                if row[top] - row[order[1]] < margin:
+                    top = order[1]
+            return classes[top], row, order
 
-    print("heldout " + " ".join(
-        f"{l_} {np.mean([p == eval_nlu.base(g) for p, g in zip(predict(l_), tests[l_][1], strict=True)]):.3f}"
-        for l_ in LANGS))
-    for l_ in LANGS:
-        pred = predict(f"massive_{l_}")
-        leaks = Counter(p for p in pred if p not in REJECTED)
-        print(f"MASSIVE {l_} {np.mean([p in REJECTED for p in pred]):.3f} accepted as "
-              + ", ".join(f"{p} x{c}" for p, c in leaks.most_common(6)))
-    for l_ in LANGS:
-        kinds, confusions, ok = defaultdict(lambda: [0, 0]), Counter(), 0
-        for p, row in zip(predict(f"blind_{l_}"), blind[l_], strict=True):
-            hit = any(p == eval_nlu.base(g) for g in row["gold"])
-            ok += hit
-            kinds[row["kind"]][0] += hit
-            kinds[row["kind"]][1] += 1
-            if not hit:
-                confusions[(row["kind"][:4], eval_nlu.base(row["gold"][0]), p)] += 1
-        print(f"blind {l_} {ok / len(blind[l_]):.3f} "
-              + " ".join(f"{k}:{v[0]}/{v[1]}" for k, v in sorted(kinds.items()))
-              + " | " + "; ".join(f"{k}:{g}->{p} x{c}" for (k, g, p), c in confusions.most_common(30)))
+        right, lenient = Counter(), Counter()
+        for train, test in StratifiedKFold(5, shuffle=True, random_state=0).split(X, strata):
+            fold = new().fit(X[train], y[train])
+            pred = np.array([decide(fold.classes_, r)[0] for r in fold.predict_proba(X[test])])
+            for lang_ in LANGS:
+                mask = lang_of[test] == lang_
+                right[lang_] += int((pred[mask] == y[test][mask]).sum())
+                # how the blind/hidden sets score a how-to question: its skill is right too
+                lenient[lang_] += sum(p == g or FAQ_TOPIC_SKILL.get(s) == p for p, g, s in zip(
+                    pred[mask], y[test][mask], strata[test][mask], strict=True))
+        print("CV      " + " ".join(f"{l_} {right[l_] / (lang_of == l_).sum():.3f}" for l_ in LANGS)
+              + " | lenient " + " ".join(f"{l_} {lenient[l_] / (lang_of == l_).sum():.3f}" for l_ in LANGS))
+        clf = new().fit(X, y)
+
+        def predict(name):
+            msgs = tests[name][0]
+            out = []
+            for message, row in zip(msgs, clf.predict_proba(Xt[name]), strict=True):
+                label, _, order = decide(clf.classes_, row)
+                text = message.get("text")
+                spans = [(s_, e_) for s_, e_, _ in find_contacts(text) + find_order_numbers(text)]
+                if only_identifiers(text, spans):
+                    out.append("inform")
+                elif row[order[0]] < threshold or (label == clf.classes_[order[0]]
+                                                   and row[order[0]] - row[order[1]] < 0.05):
+                    out.append("nlu_fallback")
+                else:
+                    out.append(label)
+            return out
+
+        print("heldout " + " ".join(
+            f"{l_} {np.mean([p == eval_nlu.base(g) for p, g in zip(predict(l_), tests[l_][1], strict=True)]):.3f}"
+            for l_ in LANGS))
+        for l_ in LANGS:
+            pred = predict(f"massive_{l_}")
+            leaks = Counter(p for p in pred if p not in REJECTED)
+            print(f"MASSIVE {l_} {np.mean([p in REJECTED for p in pred]):.3f} accepted as "
+                  + ", ".join(f"{p} x{c}" for p, c in leaks.most_common(6)))
+        for l_ in LANGS:
+            kinds, confusions, ok = defaultdict(lambda: [0, 0]), Counter(), 0
+            for p, row in zip(predict(f"blind_{l_}"), blind[l_], strict=True):
+                hit = any(p == eval_nlu.base(g) for g in row["gold"])
+                ok += hit
+                kinds[row["kind"]][0] += hit
+                kinds[row["kind"]][1] += 1
+                if not hit:
+                    confusions[(row["kind"][:4], eval_nlu.base(row["gold"][0]), p)] += 1
+            print(f"blind {l_} {ok / len(blind[l_]):.3f} "
+                  + " ".join(f"{k}:{v[0]}/{v[1]}" for k, v in sorted(kinds.items()))
+                  + " | " + "; ".join(f"{k}:{g}->{p} x{c}" for (k, g, p), c in confusions.most_common(30)))
+        errors = Counter()
+        pred = predict("bitext")
+        for p, row in zip(pred, bitext_rows, strict=True):
+            if p not in {eval_nlu.base(g) for g in eval_nlu.BITEXT_MAP[row["intent"]]}:
+                errors[(row["intent"], p)] += 1
+        print(f"Bitext {1 - sum(errors.values()) / len(pred):.3f} | "
+              + "; ".join(f"{g}->{p} x{c}" for (g, p), c in errors.most_common(12)))
+
+    # SWEEP_GRID="SWEEP_FAQ_MARGIN=0.1;SWEEP_FAQ_WEIGHT=0.7,SWEEP_C=2": several settings, one featurization
+    grid = [dict(kv.split("=", 1) for kv in part.split(",") if kv)
+            for part in os.environ.get("SWEEP_GRID", "").split(";") if part] or [dict(os.environ)]
+    for cfg in grid:
+        if len(grid) > 1:
+            print("==", cfg, flush=True)
+        run(cfg)
 
 
 def main():
