@@ -215,16 +215,47 @@ def quick():
     strata = np.array([e.get_full_intent() for e in examples])
     lang_of = np.array([LanguageDetector.example_language(e) for e in examples])
 
+    dense = None
+    if os.environ.get("SWEEP_DENSE"):
+        # Experiment: pretrained sentence embeddings cached by text ({text: vector} pickle), made
+        # outside the project's environment (docs/nlu.md, "Pretrained multilingual features").
+        import pickle
+
+        cache = pickle.load(open(os.environ["SWEEP_DENSE"], "rb"))  # noqa: SIM115
+        dim = len(next(iter(cache.values())))
+        missing = Counter()
+
+        def embed(texts_, name):
+            rows = []
+            for t in texts_:
+                rows.append(cache.get(t, np.zeros(dim, dtype=np.float32)))
+                missing[name] += t not in cache
+            return np.vstack(rows)
+
+        dense = (embed([e.get("text") for e in examples], "train"),
+                 {n: embed([m.get("text") for m in tests[n][0]], n) for n in tests})
+        print("dense features; missing " + ", ".join(f"{k} {v}" for k, v in missing.items() if v))
+
     def run(cfg):
         C = float(cfg.get("SWEEP_C", "1.0"))  # noqa: N806
+        nonlocal X, Xt
+        w = float(cfg.get("SWEEP_DENSE_W", "0"))
+        cascade = float(cfg.get("SWEEP_CASCADE", "0"))
+        X_sparse, Xt_sparse = X, Xt  # noqa: N806
+        if w and dense is not None:
+            X = hstack([X_sparse, csr_matrix(w * dense[0])]).tocsr()  # noqa: N806
+            Xt = {n: hstack([Xt_sparse[n], csr_matrix(w * dense[1][n])]).tocsr() for n in Xt_sparse}
         weight = cfg.get("SWEEP_CLASS_WEIGHT") or None
         if cfg.get("SWEEP_FAQ_WEIGHT"):
             weight = {"faq": float(cfg["SWEEP_FAQ_WEIGHT"])}
         margin = float(cfg.get("SWEEP_FAQ_MARGIN", "0"))
         threshold = float(cfg.get("SWEEP_THRESHOLD", "0.35"))
 
+        solver = cfg.get("SWEEP_SOLVER", "liblinear")
+
         def new():
-            return LogisticRegression(C=C, class_weight=weight, solver="liblinear", max_iter=100)
+            return LogisticRegression(C=C, class_weight=weight, solver=solver,
+                                      max_iter=int(cfg.get("SWEEP_MAX_ITER", "100")))
 
         def decide(classes, row):
             """Top intent; with a margin, a skill within ``margin`` of a top faq wins (faq_margin)."""
@@ -236,7 +267,7 @@ def quick():
             return classes[top], row, order
 
         right, lenient = Counter(), Counter()
-        for train, test in StratifiedKFold(5, shuffle=True, random_state=0).split(X, strata):
+        for train, test in ([] if cfg.get("SWEEP_NO_CV") else StratifiedKFold(5, shuffle=True, random_state=0).split(X, strata)):
             fold = new().fit(X[train], y[train])
             pred = np.array([decide(fold.classes_, r)[0] for r in fold.predict_proba(X[test])])
             for lang_ in LANGS:
@@ -247,12 +278,26 @@ def quick():
                     pred[mask], y[test][mask], strata[test][mask], strict=True))
         print("CV      " + " ".join(f"{l_} {right[l_] / (lang_of == l_).sum():.3f}" for l_ in LANGS)
               + " | lenient " + " ".join(f"{l_} {lenient[l_] / (lang_of == l_).sum():.3f}" for l_ in LANGS))
+        start = time.perf_counter()
         clf = new().fit(X, y)
+        print(f"fit     {time.perf_counter() - start:.1f} s")
+        sparse_clf = new().fit(X_sparse, y) if cascade else None
+        embedded = Counter()
+
+        def probabilities(name):
+            """The combined model's; with a cascade, the sparse model's where it is sure."""
+            probs = clf.predict_proba(Xt[name])
+            if sparse_clf is None:
+                return probs
+            sparse_probs = sparse_clf.predict_proba(Xt_sparse[name])
+            unsure = sparse_probs.max(axis=1) < cascade
+            embedded[name] = float(unsure.mean())
+            return np.where(unsure[:, None], probs, sparse_probs)
 
         def predict(name):
             msgs = tests[name][0]
             out = []
-            for message, row in zip(msgs, clf.predict_proba(Xt[name]), strict=True):
+            for message, row in zip(msgs, probabilities(name), strict=True):
                 label, _, order = decide(clf.classes_, row)
                 text = message.get("text")
                 spans = [(s_, e_) for s_, e_, _ in find_contacts(text) + find_order_numbers(text)]
@@ -292,6 +337,9 @@ def quick():
                 errors[(row["intent"], p)] += 1
         print(f"Bitext {1 - sum(errors.values()) / len(pred):.3f} | "
               + "; ".join(f"{g}->{p} x{c}" for (g, p), c in errors.most_common(12)))
+        if embedded:
+            print("embedded share " + " ".join(f"{k} {v:.2f}" for k, v in embedded.items()))
+        X, Xt = X_sparse, Xt_sparse  # noqa: N806
 
     # SWEEP_GRID="SWEEP_FAQ_MARGIN=0.1;SWEEP_FAQ_WEIGHT=0.7,SWEEP_C=2": several settings, one featurization
     grid = [dict(kv.split("=", 1) for kv in part.split(",") if kv)
