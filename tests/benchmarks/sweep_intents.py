@@ -2,7 +2,9 @@
 
     .venv/bin/python tests/benchmarks/sweep_intents.py        # featurizer variants, held-out splits
     .venv/bin/python tests/benchmarks/sweep_intents.py --cv   # classifier settings, training data only
-    .venv/bin/python tests/benchmarks/sweep_intents.py --quick  # our config: CV, held-out, blind, MASSIVE
+    .venv/bin/python tests/benchmarks/sweep_intents.py --quick  # our config: CV, held-out, blind, MASSIVE, Bitext
+    SWEEP_GRID="SWEEP_C=1;SWEEP_FAQ_MARGIN=0.15" ... --quick      # several settings on one featurization
+    SWEEP_DENSE=emb.pkl SWEEP_GRID="SWEEP_DENSE_W=4,SWEEP_CASCADE=0.55" ... --quick   # second stage
 
 Runs LanguageDetector, LanguageAwareTokenizer, RegexFeaturizer and CountVectorsFeaturizer
 variants exactly as Rasa does (same classes, same configs), then fits LogisticRegression variants
