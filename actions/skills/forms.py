@@ -301,10 +301,12 @@ class ValidateDisputeForm(OrderFormValidator):
 
     async def validate_dispute_reason(self, value, dispatcher, tracker, domain):
         code = reason_from_text("dispute_reason", value)
+        before = value_before_message(tracker, "dispute_reason")
+        requested = tracker.get_slot("requested_slot")
+        if requested != "dispute_reason" and (code is None or (before and requested is not None)):
+            # words of a later answer (the description) tagged as a reason: the reason given stands
+            return {"dispute_reason": before}
         if code is None:
-            if tracker.get_slot("requested_slot") != "dispute_reason":
-                # a word of a later answer (the description) tagged as a reason: keep the one given
-                return {"dispute_reason": value_before_message(tracker, "dispute_reason")}
             dispatcher.utter_message(response="utter_default")
             return self.failed(dispatcher, tracker, {"dispute_reason": None})
         customer = await ctx.identify(tracker)

@@ -21,6 +21,7 @@ for the embedding; that keeps the parse within its latency budget.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext
@@ -33,6 +34,8 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from scipy.sparse import csr_matrix, hstack
 from sklearn.linear_model import LogisticRegression
+
+from bot.components.text import words
 
 CLASS_WEIGHTS = (None, "balanced")
 
@@ -70,6 +73,7 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
             random_state=self.config["random_state"],
         )
         self.dense_clf: LogisticRegression | None = None
+        self.vocabulary: set[str] = set()  # words of the training examples (second stage only)
         self.validate_config(self.config)
 
     def _new_model(self) -> LogisticRegression:
@@ -89,6 +93,7 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
             examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
             vectors = DiskCache(self.config["embedding_cache"]).embed([e.get(TEXT) for e in examples])
             self.dense_clf = self._new_model().fit(hstack([X, self._dense_block(vectors)]).tocsr(), y)
+            self.vocabulary = {word for e in examples for word in words(e.get(TEXT))}
         self.persist()
         return self._resource
 
@@ -101,7 +106,11 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
         X = self._create_X(messages)  # noqa: N806
         probabilities = self.clf.predict_proba(X)
         if self.dense_clf is not None and second_stage:
-            unsure = [i for i, row in enumerate(probabilities) if row.max() < self.config["cascade"]]
+            # a message none of whose words our data knows (empty, digits, "qwzx vbnm") is noise to
+            # the encoder too: it stays with the first stage (and its fallback)
+            unsure = [i for i, row in enumerate(probabilities)
+                      if row.max() < self.config["cascade"]
+                      and not self.vocabulary.isdisjoint(words(messages[i].get(TEXT) or ""))]
             if unsure:
                 from bot.components.embeddings import embed
 
@@ -130,6 +139,8 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
 
             with self._model_storage.write_to(self._resource) as model_dir:
                 sio.dump(self.dense_clf, model_dir / f"{self._resource.name}.dense.skops")
+                (model_dir / f"{self._resource.name}.vocabulary.json").write_text(
+                    json.dumps(sorted(self.vocabulary)), encoding="utf-8")
 
     @classmethod
     def load(
@@ -149,6 +160,8 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
                     path = model_dir / f"{resource.name}.dense.skops"
                     if path.exists():
                         component.dense_clf = sio.load(path, trusted=sio.get_untrusted_types(file=path))
+                        component.vocabulary = set(json.loads(
+                            (model_dir / f"{resource.name}.vocabulary.json").read_text(encoding="utf-8")))
             except ValueError:
                 pass
         return component
