@@ -111,7 +111,7 @@ LINGUA_SHORT_WEIGHT = 0.3
 LINGUA_SENTENCE_WEIGHT = 1.2
 # ... scaled down when our vocabulary knows most words (it has seen the chat and code-switching
 # lingua has not: "cancel dispute ya order"): factor = KNOWN_DISCOUNT + (1 - it) * unknown share.
-LINGUA_KNOWN_DISCOUNT = 0.6
+LINGUA_KNOWN_DISCOUNT = 0.4
 LINGUA_FLOOR = 1e-4     # lingua can never say more than log(1/floor) against a language
 
 
@@ -129,6 +129,19 @@ SWAHILI_VERB_RE = re.compile(
     r"^(?:ni|u|a|tu|m|wa|i|ki|vi|zi|li|ya|u|si|ha|hai|hau|haku|hatu|ham|hawa|hu)"
     r"(?:li|me|na|ta|ja|ki|ku|nge|sha|meshi)[a-z]{3,}$")
 SWAHILI_GRAMMAR_MIN_POSTERIOR = 0.8
+
+# Borrowed words do not switch a conversation: Nairobi and Dakar users type "cancel order",
+# "refund status", "tracking" inside Swahili or French conversations. A short message whose every
+# word our data also uses in the conversation's language says nothing against that language.
+LOANWORD_MAX_TOKENS = 3
+LOANWORD_MIN_POSTERIOR = 0.15
+
+
+def _only_loanwords(tokens: list[str], model: LanguageModel, language: str) -> bool:
+    """True for a short message whose words are all used in ``language`` by our data too."""
+    return 0 < len(tokens) <= LOANWORD_MAX_TOKENS and all(
+        token in model.vocabulary and model.posterior(token).get(language, 0.0) >= LOANWORD_MIN_POSTERIOR
+        for token in tokens)
 
 
 def _swahili_grammar(tokens: list[str], model: LanguageModel) -> int:
@@ -246,12 +259,14 @@ class LanguageModel:
 
 
 def detect(
-    text: str, model: LanguageModel, min_confidence: float = DEFAULT_MIN_CONFIDENCE
+    text: str, model: LanguageModel, min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+    conversation: str | None = None,
 ) -> tuple[str, float, bool]:
     """Returns (language, confidence, signal) for one message.
 
     ``signal`` is False when the message says nothing about its language (no known word and too
-    few letters for lingua to be trusted, or no clear winner).
+    few letters for lingua to be trusted, or no clear winner), or, given the ``conversation``'s
+    language, when a short message only borrows words that language uses too.
     """
     tokens = words(text)
     letters = sum(len(t) for t in tokens)
@@ -288,6 +303,8 @@ def detect(
     # Single letters ("0x1F", "%s%n", the "j" of "j'ai") are in our vocabulary but, alone, say
     # nothing: a message needs a known word of two letters or more, or enough letters for lingua.
     has_evidence = any(len(t) > 1 and t in model.vocabulary for t in tokens) or letters >= 8
+    if conversation and best != conversation and _only_loanwords(tokens, model, conversation):
+        has_evidence = False
     return best, probs[best], has_evidence and probs[best] >= min_confidence
 
 
@@ -400,7 +417,8 @@ class LanguageDetector(GraphComponent):
         previous = _slot_language(tracker)
         for message in messages:
             text = message.get(TEXT) or ""
-            lang, confidence, signal = detect(text, self._model, self._config["min_confidence"])
+            lang, confidence, signal = detect(
+                text, self._model, self._config["min_confidence"], conversation=previous)
             if not signal and previous:
                 lang = previous
             message.set(LANGUAGE, lang, add_to_output=True)

@@ -105,11 +105,15 @@ def main() -> None:
                 if not row["has_letters"]:
                     continue
                 got, _, signal = detect(row["text"], model, min_conf)
+                followed, _, followed_signal = detect(row["text"], model, min_conf, conversation=lang)
                 if row["language"] != lang:  # switch_language: LanguageSwitch reports the request
                     got = requested_language(row["text"]) or got
+                    followed = requested_language(row["text"]) or followed
+                elif not followed_signal:
+                    followed = lang
                 n += 1
                 alone += got == row["language"]
-                conversation += (got if signal or row["language"] != lang else lang) == row["language"]
+                conversation += followed == row["language"]
                 if got != row["language"]:
                     size = "1-3 words" if len(row["text"].split()) <= 3 else "sentence"
                     misses[f"{row['language']}->{got} signal={signal} {size}"] += 1

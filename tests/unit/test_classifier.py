@@ -82,3 +82,69 @@ def test_reload_keeps_the_trained_model(tmp_path):
 def test_rejects_bad_settings(tmp_path, config):
     with pytest.raises(ValueError):
         classifier(tmp_path, **config)
+
+
+# Second stage: the n-grams know nothing of a message worded another way (here: no feature at all);
+# the multilingual sentence embedding still places it next to the examples that mean the same.
+CANCEL = ["please cancel my order", "i want to cancel the purchase", "cancel it, i changed my mind",
+          "stop my order, i do not want it anymore"]
+WEATHER = ["what is the weather today", "will it rain tomorrow", "how hot is it outside",
+           "is it going to be sunny this weekend"]
+
+
+def worded(text: str, intent: str | None = None, column: int | list[int] | None = None,
+           width: int = 8) -> Message:
+    row = np.zeros((1, width))
+    if column is not None:
+        row[0, column] = 1
+    msg = Message(data={TEXT: text, **({"intent": intent} if intent else {})})
+    msg.add_features(Features(csr_matrix(row), FEATURE_TYPE_SENTENCE, TEXT, "test"))
+    return msg
+
+
+def worded_training() -> TrainingData:
+    return TrainingData([worded(t, "cancel_order", i) for i, t in enumerate(CANCEL)]
+                        + [worded(t, "out_of_scope", 4 + i) for i, t in enumerate(WEATHER)])
+
+
+@pytest.mark.parametrize("text, intent", [
+    # one word of the training data each; the rest is another language
+    ("annulez ma commande please", "cancel_order"),
+    ("nataka kughairi oda yangu please", "cancel_order"),
+    ("quel temps fera-t-il tomorrow", "out_of_scope"),
+])
+def test_second_stage_understands_unseen_wording(tmp_path, text, intent):
+    clf = classifier(tmp_path, dense_weight=4, cascade=0.9, embedding_cache=str(tmp_path / "cache"))
+    clf.train(worded_training())
+    [msg] = clf.process([worded(text)])
+    assert msg.get("intent")["name"] == intent
+    context = ExecutionContext(GraphSchema({}), "test")
+    loaded = LinearIntentClassifier.load(clf.config, clf._model_storage, clf._resource, context)
+    [again] = loaded.process([worded(text)])
+    assert again.get("intent") == msg.get("intent")
+
+
+def test_confident_messages_are_not_embedded(tmp_path, monkeypatch):
+    clf = classifier(tmp_path, dense_weight=4, cascade=0.6, embedding_cache="")
+    clf.train(worded_training())
+    import bot.components.embeddings as embeddings
+
+    calls = []
+    monkeypatch.setattr(embeddings, "embed", lambda texts: calls.append(texts) or embeddings.np.zeros((len(texts), 384)))
+    [sure] = clf.process([worded("cancel my order", column=[0, 1, 2, 3])])
+    assert sure.get("intent")["name"] == "cancel_order" and sure.get("intent")["confidence"] >= 0.6
+    assert calls == []
+    clf.process([worded("i want something else entirely")])
+    assert calls == [["i want something else entirely"]]
+    clf.process([worded("qwzx vbnm plkj")])  # no word our data knows: nothing to embed
+    clf.process([worded("")])
+    assert calls == [["i want something else entirely"]]
+
+
+def test_training_embeddings_are_cached_by_text(tmp_path):
+    cache = tmp_path / "cache"
+    classifier(tmp_path, dense_weight=4, embedding_cache=str(cache)).train(worded_training())
+    files = sorted(cache.glob("*.npz"))
+    assert len(files) == 1
+    classifier(tmp_path, dense_weight=4, embedding_cache=str(cache)).train(worded_training())
+    assert sorted(cache.glob("*.npz")) == files  # nothing new to embed

@@ -65,6 +65,34 @@ def test_no_signal_keeps_conversation_language(model, text):
 
 
 @pytest.mark.parametrize(
+    "text, conversation",
+    [
+        ("cancel order", "sw"),
+        ("refund status", "sw"),
+        ("cancel dispute", "sw"),
+    ],
+)
+def test_borrowed_words_keep_the_conversation_language(model, text, conversation):
+    """Nairobi users type English keywords inside Swahili conversations."""
+    detected, _, signal = detect(text, model)
+    assert (detected, signal) == ("en", True)  # alone, English is the best reading
+    _, _, signal = detect(text, model, conversation=conversation)
+    assert signal is False  # the server keeps the conversation's language
+
+
+@pytest.mark.parametrize(
+    "text, conversation, lang",
+    [
+        ("where is my order please", "sw", "en"),   # a real English sentence switches
+        ("oda yangu iko wapi", "en", "sw"),
+        ("annuler ma commande", "sw", "fr"),
+    ],
+)
+def test_own_words_switch_the_conversation(model, text, conversation, lang):
+    assert detect(text, model, conversation=conversation)[::2] == (lang, True)
+
+
+@pytest.mark.parametrize(
     "text, lang",
     [
         ("in english please", "en"),
