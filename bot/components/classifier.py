@@ -106,11 +106,12 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
         X = self._create_X(messages)  # noqa: N806
         probabilities = self.clf.predict_proba(X)
         if self.dense_clf is not None and second_stage:
-            # a message none of whose words our data knows (empty, digits, "qwzx vbnm") is noise to
-            # the encoder too: it stays with the first stage (and its fallback)
+            # A message none of whose words our data knows (empty, digits, "qwzx vbnm") is noise to
+            # the encoder too, and a single word ("commande", "oda") names a topic, not a request:
+            # the encoder would place it next to the likeliest request about that topic. Both stay
+            # with the first stage and its fallback, which asks what the user wants.
             unsure = [i for i, row in enumerate(probabilities)
-                      if row.max() < self.config["cascade"]
-                      and not self.vocabulary.isdisjoint(words(messages[i].get(TEXT) or ""))]
+                      if row.max() < self.config["cascade"] and self._worth_embedding(messages[i])]
             if unsure:
                 from bot.components.embeddings import embed
 
@@ -126,6 +127,10 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
                 ranking = ranking[: self.config["ranking_length"]]
             message.set("intent_ranking", ranking, add_to_output=True)
         return messages
+
+    def _worth_embedding(self, message: Message) -> bool:
+        tokens = words(message.get(TEXT) or "")
+        return len(tokens) > 1 and not self.vocabulary.isdisjoint(tokens)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         # as Rasa's classifier does, without embedding the training examples a second time

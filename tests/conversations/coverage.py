@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from actions.orders.rules import REFUSALS, Code
+from bot.rasa_ext.slot_mappings import IN_PROCESS_ACTIONS
 from tests.conversations.runner import HERE, LANGS
 
 ROOT = HERE.parents[1]
@@ -39,13 +40,14 @@ def unreachable() -> dict[str, dict[str, str]]:
 
 def universe() -> dict[str, set[str]]:
     d = domain()
-    # A form's validation and its "ask" action run inside the form, and the language slot's mapping
-    # inside the Rasa server's slot extraction: none is an action of its own in the conversation, so a
-    # form counts for its validation and question, the slot extraction for the mapping.
+    # A form's validation and its "ask" action run inside the form, and the slot mappings that run in
+    # the Rasa server (language, handoff relay) inside its slot extraction: none is an action of its
+    # own in the conversation, so a form counts for its validation and question, a mapping for what it
+    # says (utter_handoff_ack for the relay).
     return {
         "responses": set(d["responses"]),
         "actions": {a for a in d["actions"]
-                    if not a.startswith("validate_") and a not in ("action_detect_language", "action_ask_order_id")}
+                    if not a.startswith("validate_") and a not in (*IN_PROCESS_ACTIONS, "action_ask_order_id")}
         | set(d["forms"]),
         "codes": set(REFUSALS) | OUTCOMES,
         "form slots": {f"{form}.{slot}" for form, spec in d["forms"].items() for slot in spec["required_slots"]},

@@ -1,0 +1,38 @@
+"""Fallback that asks more of a one-word message.
+
+A single word ("commande", "order", "oda") names a topic, not a request: the classifier still
+ranks the intent whose examples use the word most (cancelling, for "commande"), and starting that
+skill would put a question the user never asked. Below ``single_word_threshold`` such a message
+gets ``nlu_fallback``, whose clarification offers the likeliest skills as buttons; a one-word
+request the data knows well ("annuler", "refund", "agent", "ndiyo") is far above it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
+from rasa.shared.nlu.constants import INTENT, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.components.text import words
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
+)
+class ShortMessageFallbackClassifier(FallbackClassifier):
+    """``FallbackClassifier`` with a higher threshold for messages of one word."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {**FallbackClassifier.get_default_config(), "single_word_threshold": 0.5}
+
+    def _should_fallback(self, message: Message) -> bool:
+        if super()._should_fallback(message):
+            return True
+        if len(words(message.get(TEXT) or "")) != 1 or (message.get("entities") or []):
+            return False
+        confidence = (message.get(INTENT) or {}).get(PREDICTED_CONFIDENCE_KEY) or 0.0
+        return confidence < float(self.component_config["single_word_threshold"])

@@ -1,0 +1,43 @@
+"""A one-word message must be surer of its intent than a sentence before it starts a skill."""
+
+from __future__ import annotations
+
+from rasa.engine.graph import ExecutionContext
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.components.fallback import ShortMessageFallbackClassifier
+
+
+def classify(tmp_path, text: str, intent: str, confidence: float, entities=()) -> str:
+    component = ShortMessageFallbackClassifier.create(
+        {**ShortMessageFallbackClassifier.get_default_config(), "threshold": 0.35, "single_word_threshold": 0.5},
+        LocalModelStorage(tmp_path), Resource("fallback"), ExecutionContext(None),
+    )
+    message = Message(data={"text": text, "entities": list(entities),
+                            "intent": {"name": intent, "confidence": confidence},
+                            "intent_ranking": [{"name": intent, "confidence": confidence},
+                                               {"name": "order_status", "confidence": 0.1}]})
+    return component.process([message])[0].get("intent")["name"]
+
+
+def test_an_unsure_single_word_is_asked_about(tmp_path):
+    assert classify(tmp_path, "commande", "cancel_order", 0.43) == "nlu_fallback"
+
+
+def test_a_sentence_as_unsure_keeps_its_intent(tmp_path):
+    assert classify(tmp_path, "annulez la commande", "cancel_order", 0.43) == "cancel_order"
+
+
+def test_a_confident_single_word_keeps_its_intent(tmp_path):
+    assert classify(tmp_path, "annuler", "cancel_order", 0.85) == "cancel_order"
+
+
+def test_a_single_word_tagged_as_an_entity_keeps_its_intent(tmp_path):
+    entity = {"entity": "dispute_reason", "value": "damaged", "start": 0, "end": 5}
+    assert classify(tmp_path, "cassé", "inform", 0.42, [entity]) == "inform"
+
+
+def test_the_usual_threshold_still_applies_to_sentences(tmp_path):
+    assert classify(tmp_path, "blah blah", "greet", 0.2) == "nlu_fallback"
