@@ -7,6 +7,11 @@
    back-off; the others keep serving) and stops every process it started on Ctrl-C or SIGTERM. The
    children die with the launcher even when it is killed (SIGKILL): none keeps its port.
 
+With ``RASA_WORKERS`` > 1 it starts that many Rasa servers on internal ports behind nginx on
+``RASA_PORT``, sharing the conversations in PostgreSQL and the locks (and the web chat's messages)
+in Redis: a private PostgreSQL cluster and redis-server in ``CLUSTER_DIR`` when ``TRACKER_STORE_URL``
+is SQLite and ``REDIS_URL`` is empty (``bot/cluster.py``, docs/scaling.md).
+
     python -m bot.launcher [--no-seed] [--model PATH] [--shell]
 """
 
@@ -22,7 +27,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot import settings
+import yaml
+
+from bot import cluster, settings
 from bot.channels import config as channels_config
 from bot.model_hash import current_model
 
@@ -90,6 +97,7 @@ class Child:
     name: str
     args: list[str]
     env: dict[str, str]
+    user: str | None = None
     process: subprocess.Popen | None = None
     started: float = 0.0
     crashes: int = 0
@@ -108,8 +116,8 @@ class Supervisor:
     def processes(self) -> list[subprocess.Popen]:
         return [c.process for c in self.children if c.process is not None]
 
-    def start(self, name: str, args: list[str], **env: str) -> subprocess.Popen:
-        child = Child(name, args, {**os.environ, **env})
+    def start(self, name: str, args: list[str], user: str | None = None, **env: str) -> subprocess.Popen:
+        child = Child(name, args, {**os.environ, **env}, user)
         self.children.append(child)
         self._spawn(child)
         assert child.process is not None
@@ -118,7 +126,7 @@ class Supervisor:
     def _spawn(self, child: Child) -> None:
         self.log(f"[launcher] starting {child.name}")
         child.process = subprocess.Popen(child.args, cwd=ROOT, env=child.env, start_new_session=True,
-                                         preexec_fn=_die_with_parent)
+                                         preexec_fn=_die_with_parent, user=child.user)
         child.started = time.monotonic()
 
     def watch_once(self) -> None:
@@ -149,6 +157,52 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
         self.children.clear()
+
+
+def workers_setting(config: dict[str, str]) -> int:
+    value = (config.get("RASA_WORKERS") or "1").strip()
+    if not value.isdigit() or int(value) < 1:
+        sys.exit(f"RASA_WORKERS must be a whole number >= 1, not {value!r}")
+    return int(value)
+
+
+def shared_stores(supervisor: Supervisor, config: dict[str, str], timeout: float) -> dict[str, str]:
+    """Several workers must share the conversations and the locks: a private PostgreSQL cluster
+    when the tracker store is SQLite, a private redis-server when ``REDIS_URL`` is empty, both in
+    ``CLUSTER_DIR`` on unix sockets (started as the tests start theirs, ``bot/cluster.py``).
+    Returns the settings that point the workers at them."""
+    missing = cluster.missing_programs()
+    if missing:
+        sys.exit(f"RASA_WORKERS > 1 needs {', '.join(missing)}: run `make services` (as root).")
+    directory = settings.resolve_path(config.get("CLUSTER_DIR") or "var/cluster")
+    chosen: dict[str, str] = {}
+    waits = []
+    if config["TRACKER_STORE_URL"].startswith("sqlite"):
+        postgres = cluster.Postgres(directory / "postgres")
+        postgres.prepare()
+        waits.append((postgres, supervisor.start("PostgreSQL (conversations)", postgres.command(), user=postgres.user)))
+    if not config.get("REDIS_URL"):
+        redis = cluster.Redis(directory / "redis")
+        redis.prepare()
+        waits.append((redis, supervisor.start("Redis (locks, web chat messages)", redis.command())))
+        chosen["REDIS_URL"] = redis.url
+    for service, process in waits:
+        service.wait_ready(timeout, process)
+        if isinstance(service, cluster.Postgres):
+            chosen["TRACKER_STORE_URL"] = service.create_database("rasa", exist_ok=True)
+    return chosen
+
+
+def endpoints_file(config: dict[str, str], directory: Path) -> Path:
+    """``bot/endpoints.yml``, with the Redis lock store when ``REDIS_URL`` is set (written in ``directory``)."""
+    if not config.get("REDIS_URL"):
+        return ROOT / "bot" / "endpoints.yml"
+    endpoints = yaml.safe_load((ROOT / "bot" / "endpoints.yml").read_text())
+    endpoints["lock_store"] = cluster.lock_store("${REDIS_URL}")  # Rasa expands it: no secret in the file
+    path = directory / "endpoints.yml"
+    path.write_text("# Written by bot/launcher.py from bot/endpoints.yml (REDIS_URL set): do not edit.\n"
+                    + yaml.safe_dump(endpoints, sort_keys=False))
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -201,26 +255,44 @@ def main(argv: list[str] | None = None) -> int:
                 [PYTHON, "-m", "bot.rasa_ext", "shell", "--model", str(model), "--endpoints", "bot/endpoints.yml"],
                 cwd=ROOT,
             )
+        workers = workers_setting(config)
+        if workers > 1:
+            shared = shared_stores(supervisor, config, args.timeout)
+            config.update(shared)
+            os.environ.update(shared)
         # Channels: the bot/credentials.yml template + the environment -> var/credentials.yml
         # (CREDENTIALS_FILE); a channel without its settings is off, and a line says so.
         credentials = channels_config.write_credentials(log=lambda line: print(f"[launcher] {line}", flush=True))
-        rasa = supervisor.start(
-            "Rasa server",
-            [
-                PYTHON, "-m", "bot.rasa_ext", "run", "--model", str(model), "--enable-api",
-                "--auth-token", config["RASA_AUTH_TOKEN"], "--cors", *config["CORS_ORIGINS"].split(","),
-                "--credentials", str(credentials), "--endpoints", "bot/endpoints.yml",
-                "--interface", config["RASA_HOST"], "--port", config["RASA_PORT"],
-            ],
-            **sanic_limits(config, "RASA_REQUEST_MAX_SIZE"),
-        )
+        endpoints = endpoints_file(config, credentials.parent)
+        ports = [int(config["RASA_PORT"])] if workers == 1 else [cluster.free_port() for _ in range(workers)]
+        servers = []
+        for i, port in enumerate(ports):
+            servers.append((port, supervisor.start(
+                "Rasa server" if workers == 1 else f"Rasa worker {i + 1}",
+                [
+                    PYTHON, "-m", "bot.rasa_ext", "run", "--model", str(model), "--enable-api",
+                    "--auth-token", config["RASA_AUTH_TOKEN"], "--cors", *config["CORS_ORIGINS"].split(","),
+                    "--credentials", str(credentials), "--endpoints", str(endpoints),
+                    "--interface", config["RASA_HOST"] if workers == 1 else "127.0.0.1", "--port", str(port),
+                ],
+                **sanic_limits(config, "RASA_REQUEST_MAX_SIZE"),
+                **(cluster.Proxy.worker_env() if workers > 1 else {}),
+            )))
         base = f"http://{config['RASA_HOST']}:{config['RASA_PORT']}"
         wait_until_up(f"http://{config['ACTION_HOST']}:{config['ACTION_PORT']}/health", actions, args.timeout)
-        wait_until_up(f"{base}/", rasa, args.timeout)
+        for port, server in servers:
+            wait_until_up(f"http://127.0.0.1:{port}/" if workers > 1 else f"{base}/", server, args.timeout)
+        if workers > 1:
+            size = config.get("RASA_REQUEST_MAX_SIZE") or ""
+            proxy = cluster.Proxy(settings.resolve_path(config.get("CLUSTER_DIR") or "var/cluster") / "nginx",
+                                  config["RASA_HOST"], int(config["RASA_PORT"]), ports,
+                                  max_body_bytes=int(size) if size.isdigit() else 1_000_000)
+            wait_until_up(f"{base}/", supervisor.start("nginx (proxy)", proxy.command()), args.timeout)
         if generated:
             settings.publish_runtime(generated, runtime)
         print(
-            f"\n[launcher] Ready. Model {model.name}.\n"
+            f"\n[launcher] Ready. Model {model.name}"
+            f"{f', {workers} Rasa workers behind nginx' if workers > 1 else ''}.\n"
             f"  Web chat: {base}/webhooks/webchat/\n"
             f"  REST:     curl -s {base}/webhooks/rest/webhook -H 'Content-Type: application/json' "
             f"-d '{{\"sender\": \"me\", \"message\": \"hello\"}}'\n"
