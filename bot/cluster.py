@@ -226,7 +226,8 @@ def lock_store(redis_url: str, key_prefix: str = "marketplace") -> dict[str, Any
 
 @dataclass
 class Proxy:
-    """nginx on ``host:port`` in front of the Rasa workers at 127.0.0.1:``upstreams``.
+    """nginx on ``host:port`` in front of the Rasa workers ``upstreams`` (a port: on 127.0.0.1; or
+``host:port``, e.g. a compose service name that resolves to every replica, ``deploy/``).
 
     Plain requests (REST, webhooks, the web chat page, the agent console) go to the worker with the
     fewest open requests; a worker that refuses connections (restarting) is skipped. socket.io
@@ -240,13 +241,14 @@ class Proxy:
     directory: Path
     host: str
     port: int
-    upstreams: list[int]
+    upstreams: list[int | str]
     max_body_bytes: int = 1_000_000
     socketio_path: str = "/socket.io/"
     access_log: Path | None = None  # one line per request: method, path, worker, status (tests)
 
     def config(self) -> str:
-        servers = "".join(f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=5s;\n" for p in self.upstreams)
+        servers = "".join(f"        server {f'127.0.0.1:{u}' if isinstance(u, int) else u} max_fails=1 fail_timeout=5s;\n"
+                          for u in self.upstreams)
         headers = "".join(f"            proxy_set_header {name} {value};\n" for name, value in (
             ("Host", "$http_host"), ("X-Forwarded-For", "$remote_addr"), ("X-Forwarded-Proto", "$scheme")))
         access = (f"log_format upstream '$request_method $uri $upstream_addr $status';\n"
