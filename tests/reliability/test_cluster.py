@@ -17,15 +17,13 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
-import os
 import sys
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bot.cluster import NGINX, lock_store
-from tests.conftest import require
+from bot.cluster import lock_store
 from tests.e2e.socketio_wire import WireClient
 from tests.reliability.helpers import LANGUAGES, identify, order_state
 from tests.reliability.stack import ROOT, TOKEN, Stack, seed_orders, text
@@ -49,9 +47,7 @@ AGENT_PASSWORD = "cluster-agent-password"
 
 
 @pytest.fixture(scope="module")
-def cluster(postgres_server, redis_port, tmp_path_factory):  # noqa: F811 - the imported fixture
-    if not os.access(NGINX, os.X_OK):
-        require("nginx", f"no {NGINX}")
+def cluster(postgres_server, redis_port, nginx, tmp_path_factory):  # noqa: F811 - the imported fixture
     redis_url = f"redis://127.0.0.1:{redis_port}/0"
     stack = Stack(
         tmp_path_factory.mktemp("cluster"),

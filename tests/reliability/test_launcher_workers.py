@@ -17,7 +17,7 @@ import urllib.request
 import psycopg2
 import pytest
 
-from bot.cluster import NGINX, Postgres, postgres_bindir
+from bot.cluster import Postgres, postgres_bindir
 from tests.conftest import ROOT, require
 from tests.harness import alive, children_of, free_port, served_model
 from tests.reliability.test_launcher import port_free, post, said, wait_for
@@ -44,13 +44,11 @@ def stored_events(cluster_dir, sender: str) -> int:
 
 
 @pytest.mark.timeout(900)
-def test_two_workers_behind_one_port_share_conversations_that_survive_a_restart(tmp_path):
+def test_two_workers_behind_one_port_share_conversations_that_survive_a_restart(nginx, tmp_path):
     if postgres_bindir() is None:
         require("PostgreSQL", "no /usr/lib/postgresql/*/bin/initdb")
     if shutil.which("redis-server") is None:
         require("Redis", "no redis-server on the PATH")
-    if not os.access(NGINX, os.X_OK):
-        require("nginx", f"no {NGINX}")
     rasa_port, action_port = free_port(), free_port()
     cluster_dir = tmp_path / "cluster"
     env = {**os.environ, "RASA_WORKERS": "2", "RASA_PORT": str(rasa_port), "ACTION_PORT": str(action_port),
@@ -80,7 +78,7 @@ def test_two_workers_behind_one_port_share_conversations_that_survive_a_restart(
         processes = descendants(launcher.pid)
         workers = [pid for pid, command in processes.items() if "bot.rasa_ext run" in command]
         assert len(workers) == 2, processes
-        assert any(command.startswith(NGINX) or "nginx: master" in command for command in processes.values())
+        assert any(command.startswith(nginx) or "nginx: master" in command for command in processes.values())
         assert any("postgres" in command for command in processes.values())
         assert any("redis-server" in command for command in processes.values())
 
