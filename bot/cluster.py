@@ -108,6 +108,11 @@ class Postgres:
         if self.bindir is None:
             raise FileNotFoundError("PostgreSQL is not installed (make services)")
         self.directory.mkdir(parents=True, exist_ok=True)
+        if self.user:
+            closed = [str(d) for d in self.directory.resolve().parents if not d.stat().st_mode & 0o001]
+            if closed:
+                raise PermissionError(f"PostgreSQL runs as the {self.user} user, which cannot enter {closed[0]}: "
+                                      f"put its directory ({self.directory}) elsewhere")
         os.chmod(self.directory, 0o700)
         if self.user:
             shutil.chown(self.directory, self.user, self.user)

@@ -12,7 +12,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import urllib.request
+from pathlib import Path
 
 import psycopg2
 import pytest
@@ -50,7 +52,8 @@ def test_two_workers_behind_one_port_share_conversations_that_survive_a_restart(
     if shutil.which("redis-server") is None:
         require("Redis", "no redis-server on the PATH")
     rasa_port, action_port = free_port(), free_port()
-    cluster_dir = tmp_path / "cluster"
+    cluster_dir = Path(tempfile.mkdtemp(prefix="workers-cluster-"))  # PostgreSQL's user must enter it
+    os.chmod(cluster_dir, 0o755)
     env = {**os.environ, "RASA_WORKERS": "2", "RASA_PORT": str(rasa_port), "ACTION_PORT": str(action_port),
            "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook", "RASA_AUTH_TOKEN": "launcher-test",
            "DATABASE_URL": f"sqlite:///{tmp_path}/orders.db", "CLUSTER_DIR": str(cluster_dir),
@@ -119,3 +122,4 @@ def test_two_workers_behind_one_port_share_conversations_that_survive_a_restart(
                 os.killpg(launcher.pid, signal.SIGKILL)
         for pid in descendants(launcher.pid):
             os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(cluster_dir, ignore_errors=True)
