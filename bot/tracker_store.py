@@ -10,7 +10,8 @@ not load (a new conversation, or one loaded elsewhere). Named in ``bot/endpoints
 
 Commits: Rasa saves the conversation with a blocking database call inside the server's event loop,
 so while one turn's commit waits for the disk to flush (an fsync, about 10 ms here) no other
-conversation moves. SQLite gets a write-ahead log with ``synchronous=NORMAL`` (as the order
+conversation moves. SQLite connections are kept open (SQLAlchemy 1.4 opens and closes one per
+session for a SQLite file, and closing the last one checkpoints the log to disk). SQLite gets a write-ahead log with ``synchronous=NORMAL`` (as the order
 database has), PostgreSQL ``synchronous_commit=off``: a commit returns once written, the flush
 follows within a fraction of a second. A crash of the Rasa server loses nothing; a crash of the
 machine (or of PostgreSQL) may lose the last fraction of a second of conversation events, never
@@ -24,8 +25,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from rasa.core.tracker_store import SQLTrackerStore
-from sqlalchemy import event
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import QueuePool
 
 _STORED = "_events_in_sql_store"
 
@@ -50,8 +53,12 @@ def commit_without_flush(engine: Engine) -> None:
 class RememberingSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.engine.dispose()  # the connections that created the tables: new ones get the settings below
+        if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
+            self.engine = create_engine(self.engine.url, poolclass=QueuePool,
+                                        connect_args={"check_same_thread": False})
+            self.sessionmaker = sessionmaker(bind=self.engine)
         commit_without_flush(self.engine)
-        self.engine.dispose()  # the connections that created the tables: new ones get the settings
 
     async def retrieve(self, sender_id: str) -> Any:
         tracker = await super().retrieve(sender_id)

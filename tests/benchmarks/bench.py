@@ -134,6 +134,23 @@ def pss_kb(pid: int | None) -> int:
     return total
 
 
+def tracker_totals(url: str) -> dict[str, float]:
+    """Events stored, their bytes, and (PostgreSQL) committed transactions of the tracker store."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, future=True)
+    try:
+        with engine.connect() as connection:
+            events, size = connection.execute(text("SELECT count(*), coalesce(sum(length(data)), 0) FROM events")).one()
+            commits = None
+            if engine.dialect.name == "postgresql":
+                commits = connection.execute(text(
+                    "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")).scalar_one()
+    finally:
+        engine.dispose()
+    return {"events": events, "bytes": size, "commits": commits}
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -184,7 +201,7 @@ async def load(base: str, lang: str, concurrency: int, duration: float, pool: li
     started = time.monotonic()
     measure_from, stop_at = started + warmup, started + warmup + duration
     latencies: list[float] = []
-    stats = {"errors": 0, "conversations": 0, "completed": 0, "writes": 0}
+    stats = {"errors": 0, "conversations": 0, "completed": 0, "writes": 0, "all_turns": 0}
 
     async def turn(session: aiohttp.ClientSession, sender: str, message: str) -> list[dict]:
         begin = time.monotonic()
@@ -195,6 +212,7 @@ async def load(base: str, lang: str, concurrency: int, duration: float, pool: li
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
             body, ok = [], False
         end = time.monotonic()
+        stats["all_turns"] += 1
         if measure_from <= begin and end <= stop_at + 30:
             latencies.append(end - begin)
             stats["errors"] += not ok
@@ -252,16 +270,26 @@ def measure(stack: Stack, label: str, args: argparse.Namespace, pools: dict[str,
     levels = [(c, 0.0) for c in args.concurrency] + args.paced
     for lang in args.languages:
         for concurrency, think in levels:
+            stored = tracker_totals(stack.tracker_store_url)
             before = (cpu(rasa), cpu(["actions"]), services_cpu(), time.process_time(), time.monotonic())
             result = asyncio.run(load(stack.base(stack.entry), lang, concurrency, args.duration, pools[lang],
                                       think=think))
             spent = time.monotonic() - before[4]
+            after = tracker_totals(stack.tracker_store_url)
+            all_turns = max(result["all_turns"], 1)  # warm-up included: the stores and the CPU see every turn
+            result.update(
+                events_per_turn=(after["events"] - stored["events"]) / all_turns,
+                event_bytes_per_turn=(after["bytes"] - stored["bytes"]) / all_turns,
+                commits_per_turn=((after["commits"] - stored["commits"]) / all_turns
+                                  if after["commits"] is not None else None),
+            )
+            used = (cpu(rasa) - before[0], cpu(["actions"]) - before[1], services_cpu() - before[2])
             result.update(
                 pipeline=label, lang=lang, concurrency=concurrency, think=think,
-                cpu_rasa=(cpu(rasa) - before[0]) / spent * 100,
-                cpu_actions=(cpu(["actions"]) - before[1]) / spent * 100,
-                cpu_services=(services_cpu() - before[2]) / spent * 100,
+                cpu_rasa=used[0] / spent * 100, cpu_actions=used[1] / spent * 100, cpu_services=used[2] / spent * 100,
                 cpu_client=(time.process_time() - before[3]) / spent * 100,
+                cpu_ms_per_turn={"rasa": used[0] / all_turns * 1000, "actions": used[1] / all_turns * 1000,
+                                 "services": used[2] / all_turns * 1000},
             )
             result["turns_per_core"] = result["turns_per_s"] / max(result["cpu_rasa"] / 100, 0.01)
             rows.append(result)
@@ -448,6 +476,18 @@ def tables(result: dict[str, Any]) -> str:
     each("resident memory (RSS), Rasa servers (MB)", lambda r: f"{r['memory']['rasa_mb']:.0f}")
     each("proportional memory (PSS), Rasa servers (MB)", lambda r: f"{r['memory']['rasa_pss_mb']:.0f}")
     each("resident memory, action server (MB)", lambda r: f"{r['memory']['actions_mb']:.0f}")
+
+    def mean(run: dict, key: str, part: str | None = None) -> str:
+        values = [row[key][part] if part else row[key] for row in run["rows"]
+                  if row.get(key) is not None and row["concurrency"] > 1]
+        return f"{sum(values) / len(values):.1f}" if values else "-"
+
+    each("CPU per turn, Rasa servers (ms, levels > 1 conversation)", lambda r: mean(r, "cpu_ms_per_turn", "rasa"))
+    each("CPU per turn, action server (ms)", lambda r: mean(r, "cpu_ms_per_turn", "actions"))
+    each("CPU per turn, nginx + PostgreSQL + Redis (ms)", lambda r: mean(r, "cpu_ms_per_turn", "services"))
+    each("tracker store: events stored per turn", lambda r: mean(r, "events_per_turn"))
+    each("tracker store: bytes of events per turn", lambda r: mean(r, "event_bytes_per_turn"))
+    each("tracker store: PostgreSQL commits per turn", lambda r: mean(r, "commits_per_turn"))
     training = result.get("training") or {}
     if training:
         each("full training, empty cache (s)",
