@@ -60,7 +60,7 @@ validate: setup
 
 # What a fresh clone can run: no model, no servers, no system services.
 unit: setup
-	$(PY) -m pytest -m "not needs_model and not needs_servers and not needs_postgres and not needs_redis and not needs_chromium"
+	$(PY) -m pytest -m "not needs_model and not needs_servers and not needs_postgres and not needs_redis and not needs_nginx and not needs_chromium"
 
 # System services the tests need (PostgreSQL, Redis, Chromium), installed from Debian when missing.
 services:

@@ -7,7 +7,12 @@
    back-off; the others keep serving) and stops every process it started on Ctrl-C or SIGTERM. The
    children die with the launcher even when it is killed (SIGKILL): none keeps its port.
 
-    python -m bot.launcher [--demo] [--no-seed] [--model PATH] [--shell]
+With ``RASA_WORKERS`` > 1 it starts that many Rasa servers on internal ports behind nginx on
+``RASA_PORT``, sharing the conversations in PostgreSQL and the locks (and the web chat's messages)
+in Redis: a private PostgreSQL cluster and redis-server in ``CLUSTER_DIR`` when ``TRACKER_STORE_URL``
+is SQLite and ``REDIS_URL`` is empty (``bot/cluster.py``, docs/scaling.md).
+
+    python -m bot.launcher [--demo] [--no-seed] [--model PATH] [--shell] [--only ROLE]
 
 ``--demo`` (``make run``) turns on the web chat's demo sign-in unless a setting says otherwise.
 """
@@ -24,12 +29,15 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot import settings
+import yaml
+
+from bot import cluster, settings
 from bot.channels import config as channels_config
 from bot.model_hash import current_model
 
 ROOT = settings.ROOT
 PYTHON = sys.executable
+ROLES = ("rasa", "actions", "deadlines")
 
 
 def wait_until_up(url: str, process: subprocess.Popen, timeout: float) -> None:
@@ -76,15 +84,23 @@ RESTART_DELAYS_S = (1, 2, 5, 10, 30)  # back-off between restarts of a child tha
 STABLE_AFTER_S = 60  # a child that ran this long before crashing starts its back-off again
 
 
-def _die_with_parent() -> None:
-    """Runs in each child before it starts: the kernel stops it when the launcher dies, even by
-    SIGKILL, so no server outlives the launcher and keeps its port (Linux; elsewhere a no-op)."""
+def _libc_prctl():  # noqa: ANN202 - ctypes function or None
     try:
         import ctypes
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        return ctypes.CDLL("libc.so.6", use_errno=True).prctl
     except (OSError, AttributeError):
-        pass
+        return None
+
+
+_prctl = _libc_prctl()  # loaded here: a child that changed user may not read Python's library
+
+
+def _die_with_parent() -> None:
+    """Runs in each child before it starts: the kernel stops it when the launcher dies, even by
+    SIGKILL, so no server outlives the launcher and keeps its port (Linux; elsewhere a no-op)."""
+    if _prctl is not None:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @dataclass
@@ -92,6 +108,7 @@ class Child:
     name: str
     args: list[str]
     env: dict[str, str]
+    user: str | None = None
     process: subprocess.Popen | None = None
     started: float = 0.0
     crashes: int = 0
@@ -110,8 +127,8 @@ class Supervisor:
     def processes(self) -> list[subprocess.Popen]:
         return [c.process for c in self.children if c.process is not None]
 
-    def start(self, name: str, args: list[str], **env: str) -> subprocess.Popen:
-        child = Child(name, args, {**os.environ, **env})
+    def start(self, name: str, args: list[str], user: str | None = None, **env: str) -> subprocess.Popen:
+        child = Child(name, args, {**os.environ, **env}, user)
         self.children.append(child)
         self._spawn(child)
         assert child.process is not None
@@ -120,7 +137,7 @@ class Supervisor:
     def _spawn(self, child: Child) -> None:
         self.log(f"[launcher] starting {child.name}")
         child.process = subprocess.Popen(child.args, cwd=ROOT, env=child.env, start_new_session=True,
-                                         preexec_fn=_die_with_parent)
+                                         preexec_fn=_die_with_parent, user=child.user)
         child.started = time.monotonic()
 
     def watch_once(self) -> None:
@@ -153,6 +170,101 @@ class Supervisor:
         self.children.clear()
 
 
+def workers_setting(config: dict[str, str]) -> int:
+    value = (config.get("RASA_WORKERS") or "1").strip()
+    if not value.isdigit() or int(value) < 1:
+        sys.exit(f"RASA_WORKERS must be a whole number >= 1, not {value!r}")
+    return int(value)
+
+
+def shared_stores(supervisor: Supervisor, config: dict[str, str], timeout: float) -> dict[str, str]:
+    """Several workers must share the conversations and the locks: a private PostgreSQL cluster
+    when the tracker store is SQLite, a private redis-server when ``REDIS_URL`` is empty, both in
+    ``CLUSTER_DIR`` on unix sockets (started as the tests start theirs, ``bot/cluster.py``).
+    Returns the settings that point the workers at them."""
+    missing = cluster.missing_programs()
+    if missing:
+        sys.exit(f"RASA_WORKERS > 1 needs {', '.join(missing)}: run `make services` (as root).")
+    directory = settings.resolve_path(config.get("CLUSTER_DIR") or "var/cluster")
+    chosen: dict[str, str] = {}
+    waits = []
+    if config["TRACKER_STORE_URL"].startswith("sqlite"):
+        postgres = cluster.Postgres(directory / "postgres")
+        postgres.prepare()
+        waits.append((postgres, supervisor.start("PostgreSQL (conversations)", postgres.command(), user=postgres.user)))
+    if not config.get("REDIS_URL"):
+        redis = cluster.Redis(directory / "redis")
+        redis.prepare()
+        waits.append((redis, supervisor.start("Redis (locks, web chat messages)", redis.command())))
+        chosen["REDIS_URL"] = redis.url
+    for service, process in waits:
+        service.wait_ready(timeout, process)
+        if isinstance(service, cluster.Postgres):
+            chosen["TRACKER_STORE_URL"] = service.create_database("rasa", exist_ok=True)
+    return chosen
+
+
+def endpoints_file(config: dict[str, str], directory: Path) -> Path:
+    """``bot/endpoints.yml``, with the Redis lock store when ``REDIS_URL`` is set (written in ``directory``)."""
+    if not config.get("REDIS_URL"):
+        return ROOT / "bot" / "endpoints.yml"
+    endpoints = yaml.safe_load((ROOT / "bot" / "endpoints.yml").read_text())
+    endpoints["lock_store"] = cluster.lock_store("${REDIS_URL}")  # Rasa expands it: no secret in the file
+    path = directory / "endpoints.yml"
+    path.write_text("# Written by bot/launcher.py from bot/endpoints.yml (REDIS_URL set): do not edit.\n"
+                    + yaml.safe_dump(endpoints, sort_keys=False))
+    return path
+
+
+def start_rasa(supervisor: Supervisor, config: dict[str, str], model: Path | None, workers: int,
+               timeout: float) -> None:
+    """One Rasa server on RASA_HOST:RASA_PORT, or ``workers`` of them behind nginx there (with the
+    shared stores they need); returns once the public port answers."""
+    if workers > 1:
+        shared = shared_stores(supervisor, config, timeout)
+        config.update(shared)
+        os.environ.update(shared)
+    # Channels: the bot/credentials.yml template + the environment -> var/credentials.yml
+    # (CREDENTIALS_FILE); a channel without its settings is off, and a line says so.
+    credentials = channels_config.write_credentials(log=lambda line: print(f"[launcher] {line}", flush=True))
+    endpoints = endpoints_file(config, credentials.parent)
+    ports = [int(config["RASA_PORT"])] if workers == 1 else [cluster.free_port() for _ in range(workers)]
+    servers = []
+    for i, port in enumerate(ports):
+        servers.append((port, supervisor.start(
+            "Rasa server" if workers == 1 else f"Rasa worker {i + 1}",
+            [
+                PYTHON, "-m", "bot.rasa_ext", "run", "--model", str(model), "--enable-api",
+                "--auth-token", config["RASA_AUTH_TOKEN"], "--cors", *config["CORS_ORIGINS"].split(","),
+                "--credentials", str(credentials), "--endpoints", str(endpoints),
+                "--interface", config["RASA_HOST"] if workers == 1 else "127.0.0.1", "--port", str(port),
+            ],
+            **sanic_limits(config, "RASA_REQUEST_MAX_SIZE"),
+            **(cluster.Proxy.worker_env() if workers > 1 else {}),
+        )))
+    for port, server in servers:
+        host = "127.0.0.1" if workers > 1 or config["RASA_HOST"] in ("0.0.0.0", "::") else config["RASA_HOST"]
+        wait_until_up(f"http://{host}:{port}/", server, timeout)
+    if workers > 1:
+        size = config.get("RASA_REQUEST_MAX_SIZE") or ""
+        proxy = cluster.Proxy(settings.resolve_path(config.get("CLUSTER_DIR") or "var/cluster") / "nginx",
+                              config["RASA_HOST"], int(config["RASA_PORT"]), ports,
+                              max_body_bytes=int(size) if size.isdigit() else 1_000_000)
+        wait_until_up(f"http://{config['RASA_HOST']}:{config['RASA_PORT']}/",
+                      supervisor.start("nginx (proxy)", proxy.command()), timeout)
+
+
+def supervise(supervisor: Supervisor) -> int:
+    """Until Ctrl-C / SIGTERM: a crashed child is restarted, the others keep serving."""
+    try:
+        while True:
+            time.sleep(0.5)
+            supervisor.watch_once()
+    except KeyboardInterrupt:
+        print("\n[launcher] stopping", flush=True)
+        return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--no-seed", action="store_true", help="keep the order database as it is")
@@ -161,19 +273,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shell", action="store_true", help="chat in this terminal instead of serving")
     parser.add_argument("--demo", action="store_true",
                         help="local demo: the web chat's demo sign-in is on unless WEBCHAT_DEMO_SIGN_IN says otherwise")
+    parser.add_argument("--only", choices=ROLES, help="start this process only, without migrating or seeding the "
+                        "order database (one container of the compose layout, deploy/compose.yml)")
     args = parser.parse_args(argv)
 
     preset = {key: token_preset(key) for key in settings.GENERATED}  # before load() generates the rest
     config = settings.load(demo=args.demo)
     (ROOT / "var").mkdir(exist_ok=True)
+    if args.only == "rasa" and not all(preset.values()):
+        sys.exit(f"--only rasa: set {', '.join(settings.GENERATED)}; every server of the layout must share them")
     try:
-        model = Path(args.model) if args.model else current_model()
+        model = Path(args.model) if args.model else current_model() if args.only in (None, "rasa") else None
     except FileNotFoundError as error:
         sys.exit(str(error))
 
-    subprocess.run([PYTHON, "-m", "actions.orders", "migrate"], cwd=ROOT, check=True)
-    if not args.no_seed:
-        subprocess.run([PYTHON, "-m", "actions.orders", "seed"], cwd=ROOT, check=True)
+    if not args.only:
+        subprocess.run([PYTHON, "-m", "actions.orders", "migrate"], cwd=ROOT, check=True)
+        if not args.no_seed:
+            subprocess.run([PYTHON, "-m", "actions.orders", "seed"], cwd=ROOT, check=True)
 
     supervisor = Supervisor(log=lambda line: print(line, flush=True))
     # Local clients (python -m bot.handback) need the API token this run generated: published in
@@ -189,42 +306,40 @@ def main(argv: list[str] | None = None) -> int:
     # ignores SIGINT for its children (the ignore would otherwise be inherited).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        actions = supervisor.start(
-            "action server",
-            [PYTHON, "-m", "rasa_sdk", "--actions", "actions.skills", "--port", config["ACTION_PORT"]],
-            SANIC_HOST=config["ACTION_HOST"],
-            **sanic_limits(config, "ACTION_REQUEST_MAX_SIZE"),
-        )
-        supervisor.start(
-            "seller-deadline job",
-            [PYTHON, "-m", "actions.orders", "deadlines", "--loop", config["DEADLINE_JOB_INTERVAL"]],
-        )
+        actions = None
+        if args.only in (None, "actions"):
+            actions = supervisor.start(
+                "action server",
+                [PYTHON, "-m", "rasa_sdk", "--actions", "actions.skills", "--port", config["ACTION_PORT"]],
+                SANIC_HOST=config["ACTION_HOST"],
+                **sanic_limits(config, "ACTION_REQUEST_MAX_SIZE"),
+            )
+        if args.only in (None, "deadlines"):
+            supervisor.start(
+                "seller-deadline job",
+                [PYTHON, "-m", "actions.orders", "deadlines", "--loop", config["DEADLINE_JOB_INTERVAL"]],
+            )
         if args.shell:
             wait_until_up(f"http://{config['ACTION_HOST']}:{config['ACTION_PORT']}/health", actions, args.timeout)
             return subprocess.call(
                 [PYTHON, "-m", "bot.rasa_ext", "shell", "--model", str(model), "--endpoints", "bot/endpoints.yml"],
                 cwd=ROOT,
             )
-        # Channels: the bot/credentials.yml template + the environment -> var/credentials.yml
-        # (CREDENTIALS_FILE); a channel without its settings is off, and a line says so.
-        credentials = channels_config.write_credentials(log=lambda line: print(f"[launcher] {line}", flush=True))
-        rasa = supervisor.start(
-            "Rasa server",
-            [
-                PYTHON, "-m", "bot.rasa_ext", "run", "--model", str(model), "--enable-api",
-                "--auth-token", config["RASA_AUTH_TOKEN"], "--cors", *config["CORS_ORIGINS"].split(","),
-                "--credentials", str(credentials), "--endpoints", "bot/endpoints.yml",
-                "--interface", config["RASA_HOST"], "--port", config["RASA_PORT"],
-            ],
-            **sanic_limits(config, "RASA_REQUEST_MAX_SIZE"),
-        )
+        workers = 0
+        if args.only in (None, "rasa"):
+            workers = 1 if args.only else workers_setting(config)  # a container is one worker
+            start_rasa(supervisor, config, model, workers, args.timeout)
+        if actions is not None:
+            wait_until_up(f"http://{config['ACTION_HOST']}:{config['ACTION_PORT']}/health", actions, args.timeout)
+        if args.only:
+            print(f"\n[launcher] Ready: {args.only}.", flush=True)
+            return supervise(supervisor)
         base = f"http://{config['RASA_HOST']}:{config['RASA_PORT']}"
-        wait_until_up(f"http://{config['ACTION_HOST']}:{config['ACTION_PORT']}/health", actions, args.timeout)
-        wait_until_up(f"{base}/", rasa, args.timeout)
         if generated:
             settings.publish_runtime(generated, runtime)
         print(
-            f"\n[launcher] Ready. Model {model.name}.\n"
+            f"\n[launcher] Ready. Model {model.name}"
+            f"{f', {workers} Rasa workers behind nginx' if workers > 1 else ''}.\n"
             f"  Web chat: {base}/webhooks/webchat/ (demo sign-in "
             f"{'on' if config['WEBCHAT_DEMO_SIGN_IN'].lower() in ('1', 'true', 'yes', 'on') else 'off'})\n"
             f"  REST:     curl -s {base}/webhooks/rest/webhook -H 'Content-Type: application/json' "
@@ -236,10 +351,8 @@ def main(argv: list[str] | None = None) -> int:
             f"  Ctrl-C stops everything.\n",
             flush=True,
         )
-        while True:  # until Ctrl-C / SIGTERM: a crashed child is restarted, the others keep serving
-            time.sleep(0.5)
-            supervisor.watch_once()
-    except KeyboardInterrupt:
+        return supervise(supervisor)
+    except KeyboardInterrupt:  # Ctrl-C while starting
         print("\n[launcher] stopping", flush=True)
         return 0
     finally:

@@ -17,6 +17,10 @@ format and keys are unchanged.
       db: 0
       key_prefix: marketplace  # alphanumeric
       password: ...            # optional, as for `type: redis`
+
+``url`` may also be a Redis URL (``redis://[:password@]host:port/db``, ``rediss://...``,
+``unix:///path/redis.sock?db=0``): the form of ``REDIS_URL``, which ``make run`` uses with several
+workers (``bot/cluster.py``).
 """
 
 from __future__ import annotations
@@ -37,7 +41,13 @@ class AtomicRedisLockStore(RedisLockStore):
     def __init__(self, endpoint_config: EndpointConfig | None = None, **kwargs: Any) -> None:
         if endpoint_config is not None:  # `type: bot.lock_store.AtomicRedisLockStore` in endpoints.yml
             kwargs = {"host": endpoint_config.url or "localhost", **endpoint_config.kwargs, **kwargs}
+        url = str(kwargs.get("host") or "")
+        if "://" in url:
+            kwargs["host"] = "localhost"
         super().__init__(**kwargs)
+        if "://" in url:  # redis-py connects at the first command: nothing was opened above
+            timeout = self.red.connection_pool.connection_kwargs.get("socket_timeout")
+            self.red = redis.Redis.from_url(url, socket_timeout=timeout)
 
     def _transact(self, conversation_id: str,
                   change: Callable[[TicketLock | None], tuple[TicketLock | None, T]]) -> T:

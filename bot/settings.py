@@ -48,11 +48,15 @@ def load(env_file: Path | None = None, demo: bool = False) -> dict[str, str]:
     return resolved
 
 
+def resolve_path(raw: str) -> Path:
+    """A path setting: relative ones are taken from the checkout's root."""
+    path = Path(raw.strip())
+    return path if path.is_absolute() else ROOT / path
+
+
 def runtime_file(config: dict[str, str] | None = None) -> Path:
     """Where ``make run`` publishes the secrets it generated for this run (``RUNTIME_FILE``)."""
-    raw = ((config or {}).get("RUNTIME_FILE") or os.environ.get("RUNTIME_FILE") or DEFAULT_RUNTIME_FILE).strip()
-    path = Path(raw)
-    return path if path.is_absolute() else ROOT / path
+    return resolve_path((config or {}).get("RUNTIME_FILE") or os.environ.get("RUNTIME_FILE") or DEFAULT_RUNTIME_FILE)
 
 
 def publish_runtime(values: dict[str, str], path: Path) -> None:

@@ -20,6 +20,7 @@ NEEDS = {
                     "agent", "parser"},
     "needs_postgres": {"postgres_server"},
     "needs_redis": {"redis_port"},
+    "needs_nginx": {"nginx"},
 }
 
 
@@ -40,3 +41,13 @@ def require(what: str, problem: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def nginx() -> str:
+    """Debian's nginx (the proxy of several Rasa workers, bot/cluster.py)."""
+    from bot.cluster import NGINX
+
+    if not os.access(NGINX, os.X_OK):
+        require("nginx", f"no {NGINX}")
+    return NGINX

@@ -6,7 +6,9 @@ Both SQLite and PostgreSQL are supported.
 
 SQLite specifics: WAL journal, ``busy_timeout``, foreign keys on, and transactions that write
 start with ``BEGIN IMMEDIATE`` (see :data:`WRITE_OPTIONS`) so concurrent writers queue on the
-database lock instead of failing when they upgrade a read lock.
+database lock instead of failing when they upgrade a read lock. Connections are pooled (SQLAlchemy
+1.4 opens and closes one per session for a SQLite file: the settings above, and the checkpoint
+when the last one closes, were most of the action server's database time).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dotenv import load_dotenv
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, create_engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_ROOT = PACKAGE_DIR.parents[1]  # <repo>/actions/orders -> <repo>
@@ -91,6 +94,8 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         connect_args = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        if path is not None:
+            kwargs.setdefault("poolclass", QueuePool)
         engine = create_engine(url, future=True, connect_args=connect_args, **kwargs)
         _install_sqlite_hooks(engine)
         return engine

@@ -16,7 +16,10 @@ to it unchanged), plus:
   Rasa 3.6 pins, cannot receive websocket messages on Python 3.11 (see :class:`SanicWebSocket`);
   the server mends that in engine.io's Sanic adapter, without touching Sanic or Rasa;
 * language: every bot message carries the language of the response variation it came from
-  (``"language": "fr"``), so the web chat shows its own texts in the conversation's language.
+  (``"language": "fr"``), so the web chat shows its own texts in the conversation's language;
+* several servers: with ``message_queue`` (a Redis URL, ``REDIS_URL``) the servers share
+  python-socketio's Redis message queue, so a message for a conversation (e.g. an agent's answer
+  from the console, docs/handoff.md) reaches its socket whichever server sends it.
 """
 
 from __future__ import annotations
@@ -176,6 +179,7 @@ class SocketIOInput(RasaSocketIOInput):
         channel.max_message_chars = int_setting(credentials.get("max_message_chars"), DEFAULT_MAX_MESSAGE_CHARS)
         channel.max_metadata_bytes = int_setting(credentials.get("max_metadata_bytes"), 8_192)
         channel.websockets = str(credentials.get("websockets", True)).strip().lower() not in ("false", "0", "no", "off")
+        channel.message_queue = str(credentials.get("message_queue") or "").strip()
         return channel
 
     allowed_origins: list[str] = []
@@ -183,6 +187,7 @@ class SocketIOInput(RasaSocketIOInput):
     max_message_chars = DEFAULT_MAX_MESSAGE_CHARS
     max_metadata_bytes = 8_192
     websockets = True
+    message_queue = ""
 
     def origin_allowed(self, environ: dict) -> bool:
         origin = (environ.get("HTTP_ORIGIN") or "").rstrip("/")
@@ -210,9 +215,10 @@ class SocketIOInput(RasaSocketIOInput):
         # cors_allowed_origins=[]: engine.io adds no CORS headers (Rasa's --cors does); the
         # origin check is done in `connect` below instead (for both transports).
         transports = ["polling", "websocket"] if self.websockets else ["polling"]
+        queue = socketio.AsyncRedisManager(self.message_queue) if self.message_queue else None
         sio = AsyncServer(
             async_mode="sanic", cors_allowed_origins=[], transports=transports,
-            allow_upgrades=self.websockets, max_http_buffer_size=self.max_http_buffer_size,
+            allow_upgrades=self.websockets, max_http_buffer_size=self.max_http_buffer_size, client_manager=queue,
         )
         socketio_webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio

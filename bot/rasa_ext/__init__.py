@@ -28,6 +28,7 @@ EXTENSIONS = {
     "event_types": "bot.rasa_ext.event_types",
     "action_domain": "bot.rasa_ext.action_domain",
     "slot_mappings": "bot.rasa_ext.slot_mappings",
+    "action_connections": "bot.rasa_ext.action_connections",
 }
 _installed: dict[str, Callable[[], None]] = {}
 

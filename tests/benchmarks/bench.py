@@ -1,8 +1,9 @@
 """Conversation benchmark (``make bench``): whole turns through the REST channel, with the custom
 actions reading and writing the order database, for our model and the stock ``rasa init`` pipeline.
 
-    .venv/bin/python tests/benchmarks/bench.py [--skip-training] [--skip-stock] [--duration 20] [--paced 10:1]
-        [--concurrency 1,10,50] [--languages en,fr,sw] [--action-workers 1] [--model PATH] [--stock-model PATH]
+    .venv/bin/python tests/benchmarks/bench.py [--skip-training] [--skip-stock] [--duration 20]
+        [--paced 10:1,50:1] [--concurrency 1,10,50] [--languages en,fr,sw] [--workers 1,2]
+        [--action-workers 1] [--model PATH] [--stock-model PATH]
 
 Measured, and printed as Markdown tables (also written to ``results/bench/summary.md`` + ``.json``):
 
@@ -17,7 +18,12 @@ Measured, and printed as Markdown tables (also written to ``results/bench/summar
   one dedicated core would sustain (this machine is shared); every third conversation is a cancellation (order, e-mail, reason, "yes": four
   turns, one DB write on a fresh copy of a cancellable demo order), the others are status look-ups
   with verification (order, e-mail: two turns, DB reads);
-* resident memory of both servers after the load;
+* our model with each number of Rasa workers of ``--workers``, as ``make run`` starts them with
+  ``RASA_WORKERS``: one server on SQLite and in-memory locks; several behind nginx over a private
+  PostgreSQL (durable, as ``make run`` keeps it) and Redis (``bot/cluster.py``), where the CPU of
+  nginx, PostgreSQL and Redis is reported too;
+* resident memory of the servers after the load (RSS, and PSS, which shares the pages several
+  processes map, e.g. the libraries, among them);
 * training (unless ``--skip-training``): a full ``rasa train`` from an empty cache and the retraining
   after an NLU-only change (one example added) with that cache, into a temporary directory;
 * the same turns against the stock pipeline (``tests/benchmarks/stock_config.yml``: ``rasa init``'s
@@ -29,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -48,6 +55,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from bot.cluster import Postgres, Redis, lock_store, running  # noqa: E402
 from tests.reliability.stack import QUIET_ENV, RASA, Stack, newest_model, rss_kb  # noqa: E402
 
 LANGS = ("en", "fr", "sw")
@@ -61,7 +69,8 @@ CANCEL = {"en": ("I want to cancel my order {}", "I don't need it anymore", "yes
 READ_SCENARIOS = ("02", "06", "07", "08", "13", "16")
 STOCK_CONFIG = ROOT / "tests" / "benchmarks" / "stock_config.yml"
 RESULTS = ROOT / "results" / "bench"
-TARGETS = {"p95_ms_at_10": 150, "turns_per_s": 30, "full_training_s": 300}
+TARGETS = {"p95_ms_at_10": 150, "turns_per_s": 30, "full_training_s": 300,
+           "speedup_2_workers_at_50": 1.5, "p95_ms_50_paced_1s": 100}
 
 
 # --------------------------------------------------------------------------------- the machine
@@ -103,6 +112,43 @@ def cpu_seconds(pid: int | None) -> float:
         except (OSError, IndexError, ValueError):
             continue
     return total
+
+
+def pss_kb(pid: int | None) -> int:
+    """Proportional set size of a process and its direct children (kB): each page shared by n
+    processes counts 1/n, so the PSS of several workers adds up to the memory they really take."""
+    if pid is None:
+        return 0
+    total, pids = 0, [pid]
+    try:
+        pids += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total
+
+
+def tracker_totals(url: str) -> dict[str, float]:
+    """Events stored, their bytes, and (PostgreSQL) committed transactions of the tracker store."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, future=True)
+    try:
+        with engine.connect() as connection:
+            events, size = connection.execute(text("SELECT count(*), coalesce(sum(length(data)), 0) FROM events")).one()
+            commits = None
+            if engine.dialect.name == "postgresql":
+                commits = connection.execute(text(
+                    "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")).scalar_one()
+    finally:
+        engine.dispose()
+    return {"events": events, "bytes": size, "commits": commits}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -155,7 +201,7 @@ async def load(base: str, lang: str, concurrency: int, duration: float, pool: li
     started = time.monotonic()
     measure_from, stop_at = started + warmup, started + warmup + duration
     latencies: list[float] = []
-    stats = {"errors": 0, "conversations": 0, "completed": 0, "writes": 0}
+    stats = {"errors": 0, "conversations": 0, "completed": 0, "writes": 0, "all_turns": 0}
 
     async def turn(session: aiohttp.ClientSession, sender: str, message: str) -> list[dict]:
         begin = time.monotonic()
@@ -166,6 +212,7 @@ async def load(base: str, lang: str, concurrency: int, duration: float, pool: li
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
             body, ok = [], False
         end = time.monotonic()
+        stats["all_turns"] += 1
         if measure_from <= begin and end <= stop_at + 30:
             latencies.append(end - begin)
             stats["errors"] += not ok
@@ -208,52 +255,101 @@ async def load(base: str, lang: str, concurrency: int, duration: float, pool: li
     }
 
 
-def measure(stack: Stack, label: str, args: argparse.Namespace, pools: dict[str, list[str]]) -> list[dict]:
+def measure(stack: Stack, label: str, args: argparse.Namespace, pools: dict[str, list[str]],
+            rasa: list[str], services: list[int]) -> list[dict]:
+    """Every load level; ``services``: pids of nginx, PostgreSQL and Redis (their CPU is reported)."""
     rows = []
-    rasa_pid, actions_pid = stack["rasa"].pid(), stack["actions"].pid()
-    levels = [(c, 0.0) for c in args.concurrency] + ([args.paced] if args.paced else [])
+    pids = {name: stack[name].pid() for name in [*rasa, "actions"]}
+
+    def cpu(names: list[str]) -> float:
+        return sum(cpu_seconds(pids[name]) for name in names)
+
+    def services_cpu() -> float:
+        return sum(cpu_seconds(pid) for pid in services)
+
+    levels = [(c, 0.0) for c in args.concurrency] + args.paced
     for lang in args.languages:
         for concurrency, think in levels:
-            before = (cpu_seconds(rasa_pid), cpu_seconds(actions_pid), time.process_time(), time.monotonic())
-            result = asyncio.run(load(stack.base(), lang, concurrency, args.duration, pools[lang], think=think))
-            spent = time.monotonic() - before[3]
+            stored = tracker_totals(stack.tracker_store_url)
+            before = (cpu(rasa), cpu(["actions"]), services_cpu(), time.process_time(), time.monotonic())
+            result = asyncio.run(load(stack.base(stack.entry), lang, concurrency, args.duration, pools[lang],
+                                      think=think))
+            spent = time.monotonic() - before[4]
+            after = tracker_totals(stack.tracker_store_url)
+            all_turns = max(result["all_turns"], 1)  # warm-up included: the stores and the CPU see every turn
+            result.update(
+                events_per_turn=(after["events"] - stored["events"]) / all_turns,
+                event_bytes_per_turn=(after["bytes"] - stored["bytes"]) / all_turns,
+                commits_per_turn=((after["commits"] - stored["commits"]) / all_turns
+                                  if after["commits"] is not None else None),
+            )
+            used = (cpu(rasa) - before[0], cpu(["actions"]) - before[1], services_cpu() - before[2])
             result.update(
                 pipeline=label, lang=lang, concurrency=concurrency, think=think,
-                cpu_rasa=(cpu_seconds(rasa_pid) - before[0]) / spent * 100,
-                cpu_actions=(cpu_seconds(actions_pid) - before[1]) / spent * 100,
-                cpu_client=(time.process_time() - before[2]) / spent * 100,
+                cpu_rasa=used[0] / spent * 100, cpu_actions=used[1] / spent * 100, cpu_services=used[2] / spent * 100,
+                cpu_client=(time.process_time() - before[3]) / spent * 100,
+                cpu_ms_per_turn={"rasa": used[0] / all_turns * 1000, "actions": used[1] / all_turns * 1000,
+                                 "services": used[2] / all_turns * 1000},
             )
             result["turns_per_core"] = result["turns_per_s"] / max(result["cpu_rasa"] / 100, 0.01)
             rows.append(result)
-            print(f"  {label:5} {lang} x{concurrency:<3} think {think:g}s {result['turns_per_s']:6.1f} turns/s  p50 {result['p50_ms']:6.0f} ms"
-                  f"  p95 {result['p95_ms']:6.0f} ms  p99 {result['p99_ms']:6.0f} ms  errors {result['errors']}"
-                  f"  completed {result['completed']}/{result['conversations']}  CPU rasa {result['cpu_rasa']:.0f}%"
-                  f" actions {result['cpu_actions']:.0f}% client {result['cpu_client']:.0f}%", flush=True)
+            print(f"  {label:8} {lang} x{concurrency:<3} think {think:g}s {result['turns_per_s']:6.1f} turns/s  "
+                  f"p50 {result['p50_ms']:6.0f} ms  p95 {result['p95_ms']:6.0f} ms  p99 {result['p99_ms']:6.0f} ms  "
+                  f"errors {result['errors']}  completed {result['completed']}/{result['conversations']}  "
+                  f"CPU rasa {result['cpu_rasa']:.0f}% actions {result['cpu_actions']:.0f}% "
+                  f"nginx+db {result['cpu_services']:.0f}% client {result['cpu_client']:.0f}%  "
+                  f"load {os.getloadavg()[0]:.1f}", flush=True)
     return rows
 
 
-def run_stack(label: str, model: Path, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    stack = Stack(workdir / label, model=model,
-                  extra_env={"VERIFY_MAX_FAILURES": "1000000"})  # the benchmark verifies thousands of times
-    workers = {"ACTION_SERVER_SANIC_WORKERS": str(args.action_workers)} if args.action_workers > 1 else {}
-    stack.add_actions(**workers)
-    stack.add_rasa()
-    print(f"{label}: starting the servers with {model.relative_to(ROOT) if model.is_relative_to(ROOT) else model}",
-          flush=True)
-    try:
-        ready = stack.start(timeout=900)
-        per_level = int(max(args.concurrency) * (args.duration + 5) // 2 + 20)
-        pools = clone_cancellable_orders(stack.database_url, per_level * (len(args.concurrency) + 1))
-        first = time.monotonic()
-        stack.say("bench-warmup", STATUS["en"].format("8170087700000006"))
-        first_turn = time.monotonic() - first
-        for lang in args.languages:  # lazy loads (language models) are not latency
-            stack.say(f"bench-warmup-{lang}", STATUS[lang].format("8170087700000006"))
-        rows = measure(stack, label, args, pools)
-        memory = {"rasa_mb": rss_kb(stack["rasa"].pid()) / 1024, "actions_mb": rss_kb(stack["actions"].pid()) / 1024}
-    finally:
-        stack.stop()
-    return {"ready_s": ready, "first_turn_s": first_turn, "rows": rows, "memory": memory}
+def run_stack(label: str, model: Path, args: argparse.Namespace, workdir: Path, workers: int = 1) -> dict[str, Any]:
+    """Our servers as ``make run`` starts them with ``RASA_WORKERS=workers``, under the load levels."""
+    with contextlib.ExitStack() as services:
+        stores: dict[str, Any] = {}
+        service_pids: list[int] = []
+        if workers > 1:
+            pg_dir = Path(tempfile.mkdtemp(prefix="bench-pg-"))  # the postgres user must reach it
+            services.callback(shutil.rmtree, pg_dir, ignore_errors=True)
+            postgres, redis = Postgres(pg_dir), Redis(workdir / label / "redis")
+            service_pids.append(services.enter_context(running(postgres)).pid)
+            service_pids.append(services.enter_context(running(redis)).pid)
+            stores = {"tracker_store_url": postgres.create_database("rasa"), "lock_store": lock_store(redis.url),
+                      "extra_env": {"REDIS_URL": redis.url}}
+        extra_env = {"VERIFY_MAX_FAILURES": "1000000", **stores.pop("extra_env", {})}  # thousands of verifications
+        stack = Stack(workdir / label, model=model, extra_env=extra_env, **stores)
+        action_env = {"ACTION_SERVER_SANIC_WORKERS": str(args.action_workers)} if args.action_workers > 1 else {}
+        stack.add_actions(**action_env)
+        rasa = ["rasa"] if workers == 1 else [f"rasa-{i + 1}" for i in range(workers)]
+        for name in rasa:
+            stack.add_rasa(name, behind_proxy=workers > 1)
+        stack.entry = "rasa"  # type: ignore[attr-defined]
+        if workers > 1:
+            stack.add_proxy(rasa)
+            stack.entry = "proxy"  # type: ignore[attr-defined]
+        shown = model.relative_to(ROOT) if model.is_relative_to(ROOT) else model
+        print(f"{label}: starting {len(rasa)} Rasa server(s) with {shown}", flush=True)
+        try:
+            ready = stack.start(timeout=900)
+            per_level = int(max(args.concurrency) * (args.duration + 5) // 2 + 20)
+            pools = clone_cancellable_orders(stack.database_url, per_level * (len(args.concurrency) + len(args.paced)))
+            first = time.monotonic()
+            stack.say("bench-warmup", STATUS["en"].format("8170087700000006"), rasa=stack.entry)
+            first_turn = time.monotonic() - first
+            for name in rasa:  # lazy loads (language models) are not latency: every worker
+                for lang in args.languages:
+                    stack.say(f"bench-warmup-{name}-{lang}", STATUS[lang].format("8170087700000006"), rasa=name)
+            if workers > 1:
+                service_pids.append(stack["proxy"].pid())
+            rows = measure(stack, label, args, pools, rasa, service_pids)
+            memory = {
+                "rasa_mb": sum(rss_kb(stack[name].pid()) for name in rasa) / 1024,
+                "rasa_pss_mb": sum(pss_kb(stack[name].pid()) for name in rasa) / 1024,
+                "actions_mb": rss_kb(stack["actions"].pid()) / 1024,
+            }
+        finally:
+            stack.stop()
+    return {"workers": workers, "ready_s": {"rasa": max(ready[name] for name in rasa), "actions": ready["actions"]},
+            "first_turn_s": first_turn, "rows": rows, "memory": memory}
 
 
 # -------------------------------------------------------------------------------- the training
@@ -321,40 +417,84 @@ def stock_model(train: bool) -> tuple[Path | None, float | None]:
 # ------------------------------------------------------------------------------------- report
 
 
+def verdict(runs: list[dict[str, Any]]) -> list[str]:
+    """The scaling targets of issue #18, from the runs of our model with 1 and 2 workers."""
+    by_workers = {run["workers"]: run for run in runs if run["label"].startswith("ours")}
+    if 1 not in by_workers or 2 not in by_workers:
+        return []
+
+    def row(run: dict, concurrency: int, think: float, lang: str) -> dict | None:
+        return next((r for r in run["rows"] if r["concurrency"] == concurrency and r["think"] == think
+                     and r["lang"] == lang), None)
+
+    lines = ["", "| lang | turns/s at 50, 1 worker | 2 workers | speedup (target >= 1.5) | "
+                 "p95 ms, 50 people pausing 1 s, 2 workers (target <= 100) | 1 worker |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for lang in LANGS:
+        one, two = row(by_workers[1], 50, 0.0, lang), row(by_workers[2], 50, 0.0, lang)
+        paced_two, paced_one = row(by_workers[2], 50, 1.0, lang), row(by_workers[1], 50, 1.0, lang)
+        if not (one and two):
+            continue
+        speedup = two["turns_per_s"] / max(one["turns_per_s"], 0.01)
+        lines.append(f"| {lang} | {one['turns_per_s']:.1f} | {two['turns_per_s']:.1f} | {speedup:.2f}x | "
+                     f"{paced_two['p95_ms']:.0f} | {paced_one['p95_ms']:.0f} |" if paced_two and paced_one else
+                     f"| {lang} | {one['turns_per_s']:.1f} | {two['turns_per_s']:.1f} | {speedup:.2f}x | - | - |")
+    return lines
+
+
 def tables(result: dict[str, Any]) -> str:
     m = result["machine"]
+    runs = result["runs"]
     lines = [
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB RAM, {m['os']}; load average "
         f"{m['load_average']} at the start, {result.get('load_average_end', '?')} at the end (shared machine); Python {m['python']}, Rasa {m['rasa']}, "
         f"rasa-sdk {m['rasa_sdk']}, SQLite {m['sqlite']}. {result['duration']:.0f} s per measurement after a "
-        f"3 s warm-up; every third conversation is a cancellation (DB write), the others status look-ups.",
+        f"3 s warm-up; every third conversation is a cancellation (DB write), the others status look-ups; "
+        f"{result['action_workers']} action-server worker(s).",
         "",
         "| pipeline | lang | conversations | think s | turns/s | p50 ms | p95 ms | p99 ms | errors | completed | "
-        "CPU Rasa | CPU actions | turns/s per Rasa core |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "CPU Rasa | CPU actions | CPU nginx+db | turns/s per Rasa core |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for label in ("ours", "stock"):
-        for row in (result.get(label) or {}).get("rows", []):
+    for run in runs:
+        for row in run["rows"]:
             lines.append(
-                f"| {label} | {row['lang']} | {row['concurrency']} | {row['think']:g} | {row['turns_per_s']:.1f} | "
+                f"| {run['label']} | {row['lang']} | {row['concurrency']} | {row['think']:g} | {row['turns_per_s']:.1f} | "
                 f"{row['p50_ms']:.0f} | {row['p95_ms']:.0f} | {row['p99_ms']:.0f} | {row['errors']} | "
                 f"{row['completed']}/{row['conversations']} | {row['cpu_rasa']:.0f}% | {row['cpu_actions']:.0f}% | "
-                f"{row['turns_per_core']:.0f} |")
-    lines += ["", "| | ours | stock |", "|---|---:|---:|"]
+                f"{row.get('cpu_services', 0):.0f}% | {row['turns_per_core']:.0f} |")
+    lines += verdict(runs)
+    lines += ["", "| | " + " | ".join(run["label"] for run in runs) + " |",
+              "|---|" + "---:|" * len(runs)]
 
-    def both(fn) -> str:
-        return " | ".join(fn(result[label]) if result.get(label) else "-" for label in ("ours", "stock"))
+    def each(title: str, fn) -> None:
+        lines.append(f"| {title} | " + " | ".join(fn(run) for run in runs) + " |")
 
-    lines.append("| cold start: action server ready (s) | " + both(lambda r: f"{r['ready_s']['actions']:.1f}") + " |")
-    lines.append("| cold start: Rasa server ready, model loaded (s) | " + both(lambda r: f"{r['ready_s']['rasa']:.1f}") + " |")
-    lines.append("| first turn after start (s) | " + both(lambda r: f"{r['first_turn_s']:.2f}") + " |")
-    lines.append("| resident memory, Rasa server (MB) | " + both(lambda r: f"{r['memory']['rasa_mb']:.0f}") + " |")
-    lines.append("| resident memory, action server (MB) | " + both(lambda r: f"{r['memory']['actions_mb']:.0f}") + " |")
+    each("cold start: action server ready (s)", lambda r: f"{r['ready_s']['actions']:.1f}")
+    each("cold start: Rasa server(s) ready, model loaded (s)", lambda r: f"{r['ready_s']['rasa']:.1f}")
+    each("first turn after start (s)", lambda r: f"{r['first_turn_s']:.2f}")
+    each("resident memory (RSS), Rasa servers (MB)", lambda r: f"{r['memory']['rasa_mb']:.0f}")
+    each("proportional memory (PSS), Rasa servers (MB)", lambda r: f"{r['memory']['rasa_pss_mb']:.0f}")
+    each("resident memory, action server (MB)", lambda r: f"{r['memory']['actions_mb']:.0f}")
+
+    def mean(run: dict, key: str, part: str | None = None) -> str:
+        values = [row[key][part] if part else row[key] for row in run["rows"]
+                  if row.get(key) is not None and row["concurrency"] > 1]
+        return f"{sum(values) / len(values):.1f}" if values else "-"
+
+    each("CPU per turn, Rasa servers (ms, levels > 1 conversation)", lambda r: mean(r, "cpu_ms_per_turn", "rasa"))
+    each("CPU per turn, action server (ms)", lambda r: mean(r, "cpu_ms_per_turn", "actions"))
+    each("CPU per turn, nginx + PostgreSQL + Redis (ms)", lambda r: mean(r, "cpu_ms_per_turn", "services"))
+    each("tracker store: events stored per turn", lambda r: mean(r, "events_per_turn"))
+    each("tracker store: bytes of events per turn", lambda r: mean(r, "event_bytes_per_turn"))
+    each("tracker store: PostgreSQL commits per turn", lambda r: mean(r, "commits_per_turn"))
     training = result.get("training") or {}
     if training:
-        lines.append(f"| full training, empty cache (s) | {training['full_s']:.0f} | "
-                     f"{result.get('stock_training_s') or '-'} |")
-        lines.append(f"| retraining after an NLU-only change (s) | {training['nlu_change_s']:.0f} | - |")
+        each("full training, empty cache (s)",
+             lambda r: f"{training['full_s']:.0f}" if r["label"].startswith("ours") else
+             f"{result.get('stock_training_s') or '-'}")
+        each("retraining after an NLU-only change (s)",
+             lambda r: f"{training['nlu_change_s']:.0f}" if r["label"].startswith("ours") else "-")
     return "\n".join(lines)
 
 
@@ -365,22 +505,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-stock-training", action="store_true", help="use the stock model only if present")
     parser.add_argument("--duration", type=float, default=20, help="seconds measured per level (default 20)")
     parser.add_argument("--concurrency", default="1,10,50", help="concurrent conversations (default 1,10,50)")
-    parser.add_argument("--paced", default="10:1", help="also CONVERSATIONS:THINK_SECONDS, people pausing between "
-                        "messages (default 10:1; '' for none)")
+    parser.add_argument("--paced", default="10:1,50:1", help="also CONVERSATIONS:THINK_SECONDS, people pausing "
+                        "between messages, comma-separated (default 10:1,50:1; '' for none)")
     parser.add_argument("--languages", default="en,fr,sw")
+    parser.add_argument("--workers", default="1,2", help="numbers of Rasa workers to measure our model with "
+                        "(RASA_WORKERS; default 1,2)")
     parser.add_argument("--action-workers", type=int, default=1, help="ACTION_SERVER_SANIC_WORKERS (default 1)")
-    parser.add_argument("--model", type=Path, help="our model (default: newest in models/)")
+    parser.add_argument("--model", type=Path, help="our model (default: this checkout's)")
     parser.add_argument("--stock-model", type=Path, help="the stock model (default: models/eval/stock-full-<fingerprint>)")
     args = parser.parse_args(argv)
     args.concurrency = [int(c) for c in args.concurrency.split(",")]
-    args.paced = (int(args.paced.split(":")[0]), float(args.paced.split(":")[1])) if args.paced else None
+    args.paced = [(int(level.split(":")[0]), float(level.split(":")[1])) for level in args.paced.split(",") if level]
     args.languages = [lang for lang in args.languages.split(",") if lang in LANGS]
+    args.workers = [int(w) for w in args.workers.split(",") if w]
 
-    result: dict[str, Any] = {"machine": machine(), "duration": args.duration, "action_workers": args.action_workers}
+    result: dict[str, Any] = {"machine": machine(), "duration": args.duration, "action_workers": args.action_workers,
+                              "runs": []}
     print(json.dumps(result["machine"]), flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         workdir = Path(tmp)
-        result["ours"] = run_stack("ours", args.model or newest_model(), args, workdir)
+        for workers in args.workers:
+            label = f"ours, {workers} worker{'s' if workers > 1 else ''}"
+            run = run_stack(f"ours-{workers}", args.model or newest_model(), args, workdir, workers)
+            result["runs"].append({"label": label, **run})
         if not args.skip_stock:
             model, seconds = ((args.stock_model, None) if args.stock_model
                               else stock_model(train=not args.no_stock_training))
@@ -391,7 +538,7 @@ def main(argv: list[str] | None = None) -> int:
             if model is None:
                 print("no stock model in models/eval (run without --no-stock-training to train it)", flush=True)
             else:
-                result["stock"] = run_stack("stock", model, args, workdir)
+                result["runs"].append({"label": "stock, 1 worker", **run_stack("stock", model, args, workdir)})
         if not args.skip_training:
             result["training"] = measure_training(workdir / "training")
     result["load_average_end"] = " ".join(f"{x:.1f}" for x in os.getloadavg())

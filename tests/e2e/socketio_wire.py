@@ -33,6 +33,7 @@ class WireClient:
     transport: str  # "polling" | "websocket"
     origin: str | None = None
     path: str = "/socket.io/"
+    route: str | None = None  # the widget's routing key for a proxy in front of several servers
     counts: Counts = field(default_factory=Counts)
 
     def __post_init__(self) -> None:
@@ -46,7 +47,8 @@ class WireClient:
 
     @property
     def url(self) -> str:
-        return f"{self.base}{self.path}?EIO=4&transport={self.transport}"
+        route = f"&route={self.route}" if self.route else ""
+        return f"{self.base}{self.path}?EIO=4&transport={self.transport}{route}"
 
     @property
     def headers(self) -> dict[str, str]:
@@ -81,8 +83,8 @@ class WireClient:
         self.upgrades = handshake.get("upgrades", [])
 
     async def close(self) -> None:
-        if self.reader:
-            self.reader.cancel()
+        # The close packet first, as engine.io's own client does: the server then ends the pending
+        # poll itself (a poll dropped first can end the session before the close packet arrives).
         try:
             if self.ws is not None and not self.ws.closed:
                 await self.ws.send_str("1")
@@ -91,6 +93,8 @@ class WireClient:
                 await self._post("1")
         except (aiohttp.ClientError, asyncio.CancelledError, ConnectionError):
             pass
+        if self.reader:
+            self.reader.cancel()
         if self.session:
             await self.session.close()
 

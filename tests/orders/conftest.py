@@ -1,18 +1,14 @@
 """Fixtures of the order-service tests.
 
 Service tests run on two backends: a temporary SQLite file and a real, throw-away PostgreSQL
-server (``initdb`` + ``pg_ctl`` in a temp dir, on a free localhost port, as the ``postgres`` OS
-user when we are root). ``make services`` installs PostgreSQL; without it the PostgreSQL variants
+server (``initdb`` + ``postgres`` in a temp dir, on a free localhost port, as the ``postgres`` OS
+user when we are root: ``bot/cluster.py``). ``make services`` installs PostgreSQL; without it the PostgreSQL variants
 fail in CI and are skipped elsewhere (``tests.conftest.require``).
 """
 
 from __future__ import annotations
 
-import glob
-import os
 import shutil
-import socket
-import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,6 +24,7 @@ from actions.orders.db import make_engine, session_factory
 from actions.orders.models import metadata
 from actions.orders.schema import migrate
 from actions.orders.service import OrderService
+from bot.cluster import Postgres, free_port, postgres_bindir, running
 from tests.conftest import require
 
 BACKEND_PARAMS = (
@@ -39,82 +36,36 @@ BACKEND_PARAMS = (
 # --- throw-away PostgreSQL ---------------------------------------------------------------
 
 
-def _pg_bindir() -> Path | None:
-    def version(path: str) -> tuple[int, ...]:
-        name = Path(path).parents[1].name
-        return tuple(int(p) for p in name.split(".") if p.isdigit())
-
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=version)
-    return Path(found[-1]).parent if found else None
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class PostgresServer:
-    port: int
+    cluster: Postgres
     _counter: int = 0
 
+    @property
+    def port(self) -> int | None:
+        return self.cluster.port
+
     def url(self, database: str) -> str:
-        return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/{database}"
+        return self.cluster.url(database)
 
     def create_database(self, prefix: str) -> str:
         """A new empty database; returns its URL."""
         self._counter += 1
-        name = f"{prefix}_{self._counter}"
-        engine = make_engine(self.url("postgres"), isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as connection:
-                connection.execute(text(f'CREATE DATABASE "{name}"'))
-        finally:
-            engine.dispose()
-        return self.url(name)
+        return self.cluster.create_database(f"{prefix}_{self._counter}")
 
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
-    bindir = _pg_bindir()
-    if bindir is None:
+    """A private cluster started as ``make run`` starts its own with several workers (bot/cluster.py),
+    on a free localhost port, without fsync, deleted afterwards."""
+    if postgres_bindir() is None:
         require("PostgreSQL", "no /usr/lib/postgresql/*/bin/initdb")
-    as_root = os.geteuid() == 0
     workdir = Path(tempfile.mkdtemp(prefix="orders-pg-"))
-    if as_root:
-        shutil.chown(workdir, "postgres", "postgres")
-    prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
-
-    def run(*args: str) -> None:
-        completed = subprocess.run([*prefix, *args], capture_output=True, text=True, timeout=120)
-        if completed.returncode != 0:
-            raise RuntimeError(f"{args[0]} failed:\n{completed.stdout}\n{completed.stderr}")
-
-    data = workdir / "data"
-    port = _free_port()
-    options = (
-        f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off "
-        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100"
-    )
-    pg_ctl = str(bindir / "pg_ctl")
-    run(
-        str(bindir / "initdb"),
-        "-D",
-        str(data),
-        "-U",
-        "postgres",
-        "--auth=trust",
-        "-E",
-        "UTF8",
-        "--locale=C",
-        "--no-sync",
-    )
-    run(pg_ctl, "-D", str(data), "-l", str(workdir / "server.log"), "-o", options, "-w", "-t", "60", "start")
+    server = Postgres(workdir, port=free_port(), throwaway=True)
     try:
-        yield PostgresServer(port)
+        with running(server):
+            yield PostgresServer(server)
     finally:
-        run(pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop")
         shutil.rmtree(workdir, ignore_errors=True)
 
 

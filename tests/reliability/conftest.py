@@ -4,11 +4,10 @@ action server (so the in-process rate limiter starts empty) and freshly seeded d
 from __future__ import annotations
 
 import shutil
-import subprocess
-import time
 
 import pytest
 
+from bot.cluster import Redis, running
 from tests.conftest import require
 from tests.reliability.stack import free_port, release_shared_stack, restart, seed_orders, shared_stack
 
@@ -29,30 +28,12 @@ def seeded(stack):
 
 @pytest.fixture(scope="package")
 def redis_port(tmp_path_factory):
-    binary = shutil.which("redis-server")
-    if binary is None:
+    """A private redis-server on a free port, started as ``make run`` starts its own (bot/cluster.py)."""
+    if shutil.which("redis-server") is None:
         require("Redis", "no redis-server on the PATH")
-    import redis
-
-    port, workdir = free_port(), tmp_path_factory.mktemp("redis")
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
-    client = redis.Redis(host="127.0.0.1", port=port)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise
-                time.sleep(0.1)
-        yield port
-    finally:
-        process.terminate()
-        process.wait(10)
+    server = Redis(tmp_path_factory.mktemp("redis"), port=free_port())
+    with running(server):
+        yield server.port
 
 
 def pytest_sessionfinish(session, exitstatus):

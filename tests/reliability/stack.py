@@ -7,6 +7,9 @@ actions.skills`` and ``rasa run`` with the project's endpoints and channels) on 
 ports, over a temporary order database and tracker store, each process in its own process group
 so it can be killed (``SIGKILL``: a crash) and started again.
 
+Several Rasa servers behind the proxy (``add_proxy``), over a shared PostgreSQL tracker store and a
+Redis lock store, are the layout ``make run`` starts with ``RASA_WORKERS`` > 1 (``bot/cluster.py``).
+
 Used by ``tests/reliability``, ``tests/abuse`` and ``tests/benchmarks/bench.py``.
 """
 
@@ -206,8 +209,7 @@ class Stack:
         """bot/endpoints.yml with this stack's action server, tracker store and lock store."""
         config = yaml.safe_load((ROOT / "bot" / "endpoints.yml").read_text())
         config["action_endpoint"] = {"url": f"http://127.0.0.1:{action_port}/webhook"}
-        config["tracker_store"] = {**config.get("tracker_store", {}), "type": "SQL",
-                                   "url": self.tracker_store_url}
+        config["tracker_store"] = {**config.get("tracker_store", {}), "url": self.tracker_store_url}
         if self.lock_store:
             config["lock_store"] = self.lock_store
         path = self.workdir / f"endpoints-{name}.yml"
@@ -215,20 +217,43 @@ class Stack:
         return path
 
     def add_rasa(self, name: str = "rasa", actions: str = "actions", port: int | None = None,
-                 model: Path | None = None, **env: str) -> Process:
+                 model: Path | None = None, behind_proxy: bool = False, **env: str) -> Process:
         port = port or free_port()
         endpoints = self.endpoints_file(name, self.processes[actions].port)  # type: ignore[attr-defined]
+        from bot.cluster import Proxy
+
         process = Process(
             name,
             [PYTHON, "-m", "bot.rasa_ext", "run", "--model", str(model or self.model), "--enable-api", "--auth-token", TOKEN,
              "--credentials", str(self.credentials), "--endpoints", str(endpoints),
              "--interface", "127.0.0.1", "--port", str(port)],
-            {**self.env, **sanic_limits(self.env, "RASA_REQUEST_MAX_SIZE"), **env},
+            {**self.env, **sanic_limits(self.env, "RASA_REQUEST_MAX_SIZE"),
+             **(Proxy.worker_env() if behind_proxy else {}), **env},
             self.workdir / f"{name}.log", f"http://127.0.0.1:{port}/",
         )
         process.port = port  # type: ignore[attr-defined]
         self.processes[name] = process
         return process
+
+    def add_proxy(self, servers: list[str], name: str = "proxy", access_log: bool = False) -> Process:
+        """nginx in front of the Rasa ``servers``, configured as ``make run`` configures it
+        (``bot.cluster.Proxy``); ``access_log``: each request's worker in ``<name>-access.log``."""
+        from bot.cluster import Proxy
+
+        port = free_port()
+        proxy = Proxy(self.workdir / name, "127.0.0.1", port, [self.processes[s].port for s in servers],  # type: ignore[attr-defined]
+                      access_log=self.workdir / f"{name}-access.log" if access_log else None)
+        process = Process(name, proxy.command(), {**self.env}, self.workdir / f"{name}.log", f"http://127.0.0.1:{port}/")
+        process.port = port  # type: ignore[attr-defined]
+        self.processes[name] = process
+        return process
+
+    def served_by(self, name: str = "proxy") -> list[tuple[str, str, int]]:
+        """(method and path, worker name, status) of every request the proxy passed on (``access_log``)."""
+        ports = {f"127.0.0.1:{p.port}": n for n, p in self.processes.items() if hasattr(p, "port")}
+        lines = (self.workdir / f"{name}-access.log").read_text().splitlines()
+        return [(f"{m} {path}", ports.get(upstream, upstream), int(status))
+                for m, path, upstream, status in (line.split() for line in lines)]
 
     def start(self, timeout: float = 300) -> dict[str, float]:
         """Seeds the order database, starts every process that is not running; seconds to ready."""

@@ -366,3 +366,58 @@ def test_a_new_session_keeps_the_pause_when_the_action_server_is_down(domain):
     assert said(result) == []  # not the "service unavailable" answer of a failed action
     assert "ConversationPaused" not in [type(e).__name__ for e in run(domain, "action_session_start",
                                                                          [ActionExecuted("action_listen")])]
+
+
+def test_action_calls_reuse_their_connection_and_send_the_same_request(domain, without):
+    """Three calls of a form validation through a real HTTP server: the same request bodies, headers
+    and answers with the extension on and off; on, one TCP connection instead of three; an error
+    status is Rasa's error either way."""
+    from aiohttp import web
+    from rasa.utils.endpoints import ClientResponseError as RasaClientResponseError
+
+    async def scenario() -> tuple[list, list, set, type | None]:
+        received, peers = [], set()
+
+        async def webhook(request: web.Request) -> web.Response:
+            peers.add(request.transport.get_extra_info("peername"))
+            body = await request.json()
+            received.append((request.headers["Content-Type"], request.headers.get("X-Test"), body["next_action"],
+                             body["tracker"]["latest_message"]["text"], sorted(body["domain"])))
+            if body["next_action"] == "action_broken":
+                return web.json_response({"error": "broken"}, status=500)
+            return web.json_response({"events": [{"event": "slot", "name": "confirmed", "value": None}],
+                                      "responses": []})
+
+        app = web.Application()
+        app.router.add_post("/webhook", webhook)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        port = free_port()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook", headers={"X-Test": "yes"})
+        tracker = DialogueStateTracker.from_events(
+            "connections-test", [ActionExecuted("action_listen"), user("yes", "en")], domain.slots)
+        answers = []
+        try:
+            for _ in range(3):
+                answers.append(await RemoteAction("validate_cancel_form", endpoint).run(
+                    CollectingOutputChannel(), TemplatedNaturalLanguageGenerator(domain.responses), tracker, domain))
+            error = None
+            try:
+                await endpoint.request(json={"next_action": "action_broken", "tracker": tracker.current_state(),
+                                             "domain": {}}, method="post")
+            except RasaClientResponseError as raised:
+                error = type(raised)
+        finally:
+            from bot.rasa_ext.action_connections import close_sessions
+
+            await close_sessions()
+            await runner.cleanup()
+        return received, answers, peers, error
+
+    on = asyncio.run(scenario())
+    without("action_connections")
+    off = asyncio.run(scenario())
+    assert on[0] == off[0] and on[1] == off[1]  # requests and answers
+    assert on[3] is off[3] is RasaClientResponseError
+    assert len(on[2]) == 1 and len(off[2]) == 4  # one connection instead of one per call

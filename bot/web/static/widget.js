@@ -44,6 +44,9 @@
   var MAX_CHARS = 2000;
   var LANGUAGE_NAMES = { en: "English", fr: "Français", sw: "Kiswahili" };
   var GREETINGS = { en: "hello", fr: "bonjour", sw: "habari" };
+  // Sent with every socket.io request: a proxy in front of several bot servers routes by it, so a
+  // long-polling session stays on the server that holds it (docs/scaling.md).
+  var ROUTE = Math.random().toString(36).slice(2, 12);
 
   var TEXTS = {
     en: {
@@ -475,6 +478,7 @@
     else window.io = previousIo; // the page's own socket.io, if it has one
     socket = io(origin, {
       path: "/socket.io/",
+      query: { route: ROUTE },
       transports: ["websocket", "polling"],
       tryAllTransports: true, // websockets, or long-polling where a proxy or the server refuses them
       reconnectionDelayMax: 10000,
