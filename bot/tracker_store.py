@@ -9,10 +9,10 @@ not load (a new conversation, or one loaded elsewhere). Named in ``bot/endpoints
 (``type: bot.tracker_store.RememberingSQLTrackerStore``), Rasa's supported way to change a store.
 
 Commits: Rasa saves the conversation with a blocking database call inside the server's event loop,
-so while one turn's commit waits for the disk to flush (an fsync, about 10 ms here) no other
-conversation moves. SQLite connections are kept open (SQLAlchemy 1.4 opens and closes one per
-session for a SQLite file, and closing the last one checkpoints the log to disk). SQLite gets a write-ahead log with ``synchronous=NORMAL`` (as the order
-database has), PostgreSQL ``synchronous_commit=off``: a commit returns once written, the flush
+so while one turn's commit waits for the disk to flush (an fsync) no other conversation moves.
+SQLite connections are kept open (SQLAlchemy 1.4 opens and closes one per session for a SQLite
+file, and closing the last one checkpoints the log to disk). SQLite gets a write-ahead log with
+``synchronous=NORMAL`` (as the order database has), PostgreSQL ``synchronous_commit=off``: a commit returns once written, the flush
 follows within a fraction of a second. A crash of the Rasa server loses nothing; a crash of the
 machine (or of PostgreSQL) may lose the last fraction of a second of conversation events, never
 corrupting a conversation. The order database keeps full durability: its writes are promises.

@@ -33,3 +33,16 @@ def test_blind_set_is_disjoint_from_training_data():
         copied = [m["text"] for m in messages if m["text"].strip().casefold() in training
                   and m["text"].strip().casefold() not in coincidences[lang]]
         assert not copied, f"blind {lang} messages copied into data/nlu: {copied[:5]}"
+
+
+def test_held_out_split_is_disjoint_from_training_data():
+    # The held-out split (tests/nlu/<lang>) measures the data's own style only while none of it is
+    # trained on: folded for accents, case and punctuation, as tests/benchmarks/check_leak.py compares.
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests" / "benchmarks"))
+    import check_leak
+
+    held_out = check_leak.heldout_sentences()
+    copied = [text for _, text in check_leak.ours([]) if check_leak.norm(text) in held_out]
+    assert not copied, f"held-out messages in data/nlu: {copied[:5]}"
