@@ -56,7 +56,15 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from bot.cluster import Postgres, Redis, lock_store, running  # noqa: E402
-from tests.reliability.stack import QUIET_ENV, RASA, Stack, newest_model, rss_kb  # noqa: E402
+from tests.reliability.stack import (  # noqa: E402
+    QUIET_ENV,
+    RASA,
+    Stack,
+    newest_model,
+    proc_field_kb,
+    rss_kb,
+    with_children,
+)
 
 LANGS = ("en", "fr", "sw")
 CUSTOMER = {"en": "877", "fr": "345", "sw": "512"}  # 81700<code>000000NN: the demo customers
@@ -100,12 +108,7 @@ def cpu_seconds(pid: int | None) -> float:
     if pid is None:
         return 0.0
     total, tick = 0.0, os.sysconf("SC_CLK_TCK")
-    pids = [pid]
-    try:
-        pids += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        pass
-    for p in pids:
+    for p in with_children(pid):
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / tick
@@ -117,21 +120,7 @@ def cpu_seconds(pid: int | None) -> float:
 def pss_kb(pid: int | None) -> int:
     """Proportional set size of a process and its direct children (kB): each page shared by n
     processes counts 1/n, so the PSS of several workers adds up to the memory they really take."""
-    if pid is None:
-        return 0
-    total, pids = 0, [pid]
-    try:
-        pids += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        pass
-    for p in pids:
-        try:
-            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
-    return total
+    return proc_field_kb(pid, "smaps_rollup", "Pss:") if pid is not None else 0
 
 
 def tracker_totals(url: str) -> dict[str, float]:

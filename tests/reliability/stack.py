@@ -311,23 +311,30 @@ def text(replies: list[dict]) -> str:
     return "\n".join(r.get("text") or "" for r in replies)
 
 
-def rss_kb(pid: int) -> int:
-    """Resident memory of a process and its children (kB), from /proc."""
-    total = 0
-    pids = [pid]
+def with_children(pid: int) -> list[int]:
+    """The process and its direct children (a launcher's servers, a Sanic main and its workers)."""
     try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        pids += [int(c) for c in children]
+        return [pid] + [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:
-        pass
-    for p in pids:
+        return [pid]
+
+
+def proc_field_kb(pid: int, file: str, field: str) -> int:
+    """Sum of a ``Field: N kB`` line of /proc/<pid>/<file> over the process and its children."""
+    total = 0
+    for p in with_children(pid):
         try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+            for line in Path(f"/proc/{p}/{file}").read_text().splitlines():
+                if line.startswith(field):
                     total += int(line.split()[1])
         except OSError:
             continue
     return total
+
+
+def rss_kb(pid: int) -> int:
+    """Resident memory of a process and its children (kB), from /proc."""
+    return proc_field_kb(pid, "status", "VmRSS:")
 
 
 # --- one stack shared by tests/abuse and tests/reliability (a Rasa cold start is the slow part) ---
