@@ -53,8 +53,18 @@ def children_of(pid: int) -> dict[int, str]:
 
 
 def alive(pid: int) -> bool:
+    """False once every thread of the process has exited. A killed multi-threaded process's main
+    thread can be a zombie while other threads still tear down and hold its files (a listening
+    socket that still accepts, then resets), so each thread is looked at, not only the first."""
     try:
-        state = (Path("/proc") / str(pid) / "stat").read_text()
+        tasks = list((Path("/proc") / str(pid) / "task").iterdir())
     except OSError:
         return False
-    return state[state.rindex(")") + 2] != "Z"  # a zombie has exited
+    for task in tasks:
+        try:
+            state = (task / "stat").read_text()
+        except OSError:
+            continue
+        if state[state.rindex(")") + 2] not in "ZX":  # zombie or dead: that thread has exited
+            return True
+    return False
