@@ -21,6 +21,7 @@ NEEDS = {
     "needs_postgres": {"postgres_server"},
     "needs_redis": {"redis_port"},
     "needs_nginx": {"nginx"},
+    "needs_chromium": {"browser"},
 }
 
 

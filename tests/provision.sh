@@ -1,9 +1,25 @@
 #!/usr/bin/env bash
 # `make services`: the system services some tests need, installed from Debian's packages when missing
 # (PostgreSQL for the order service and the two-server cluster, Redis for the lock store, nginx for
-# several Rasa workers behind one port (RASA_WORKERS, docs/scaling.md), Chromium for the browser
-# tests). Tests only look for them: in CI (CI set) a missing one fails the test.
+# several Rasa workers behind one port (RASA_WORKERS, docs/scaling.md), Chromium and the
+# playwright-core driver (tests/e2e/browser/package.json) for the browser tests). Tests only look
+# for them: in CI (CI set) a missing one fails the test.
 set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# The browser tests' driver, from the npm registry as pinned (no browser download: Debian's Chromium).
+driver=tests/e2e/browser
+wanted=$(sed -n 's/.*"playwright-core": "\(.*\)".*/\1/p' $driver/package.json)
+installed=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' $driver/node_modules/playwright-core/package.json 2>/dev/null || true)
+if [ "$installed" != "$wanted" ]; then
+  if command -v npm > /dev/null; then
+    npm install --prefix $driver --no-audit --no-fund --ignore-scripts --no-package-lock --silent
+    echo "services: installed playwright-core $wanted"
+  elif [ -n "${CI:-}" ]; then
+    echo "services: npm is missing: cannot install playwright-core for the browser tests" >&2
+    exit 1
+  fi
+fi
 need=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" > /dev/null || need+=(postgresql)
 command -v redis-server > /dev/null || need+=(redis-server)

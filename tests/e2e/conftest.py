@@ -115,3 +115,28 @@ def servers(tmp_path_factory) -> Servers:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
     log.close()
+
+
+@dataclass(frozen=True)
+class Browser:
+    chromium: str
+    playwright_core: Path
+
+
+@pytest.fixture(scope="session")
+def browser() -> Browser:
+    """Debian's Chromium and the pinned playwright-core driver (both installed by `make services`),
+    and the socket.io client the web chat serves (`make setup`). Looked for only: a missing one
+    fails the test in CI and skips it elsewhere."""
+    from bot.channels.webchat import SOCKET_IO_CLIENT
+    from tests.conftest import require
+
+    chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    driver = ROOT / "tests" / "e2e" / "browser" / "node_modules" / "playwright-core"
+    if not SOCKET_IO_CLIENT.exists():
+        require("The web chat's socket.io client", f"no {SOCKET_IO_CLIENT} (`make setup` installs it)")
+    if not Path(chromium).exists():
+        require("Chromium", f"no {chromium}")
+    if not (driver / "package.json").exists():
+        require("playwright-core", f"no {driver}")
+    return Browser(chromium, driver)

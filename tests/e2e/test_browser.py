@@ -3,15 +3,11 @@
 ``tests/e2e/browser/chat.mjs`` chats in French, Swahili and English against the ``servers``
 fixture, clicks buttons, signs in and out as demo customers and files a cancellation; this test
 then checks what the visitor saw (the chat's texts in their language, the transport, nothing of a
-signed-out customer left in the browser) and the order database. What it needs is installed when
-missing:
-
-* the socket.io client the widget loads (``npm ci --prefix bot/web``, normally done by ``make setup``);
-* Chromium: ``apt-get install -y chromium`` (as root; otherwise the test is skipped, and in CI,
-  where ``CI`` is set, it fails: a browser test that did not run must not pass);
-* playwright-core from the npm registry, into a cache directory (``PLAYWRIGHT_CORE_CACHE``,
-  default ``~/.cache/support-assistant/playwright``); never ``npx playwright install``: the
-  browser is Debian's.
+signed-out customer left in the browser) and the order database. What it needs comes from the
+``browser`` fixture (tests/e2e/conftest.py): Debian's Chromium and the pinned playwright-core
+(``make services``), the widget's socket.io client (``make setup``); a missing one fails the test
+in CI, where a browser test that did not run must not pass. Never ``npx playwright install``: the
+browser is Debian's.
 
 Screenshots (one per language) go to the test's temporary directory; with
 ``UPDATE_SCREENSHOTS=1``, or when they are missing, also to ``bot/web/screenshots/`` for the README.
@@ -23,63 +19,19 @@ import json
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 from dotenv import dotenv_values
 
 from actions.orders.db import make_engine, session_factory
 from actions.orders.service import OrderService
-from bot.channels.webchat import SOCKET_IO_CLIENT
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.needs_servers
 
-PLAYWRIGHT_VERSION = os.environ.get("PLAYWRIGHT_CORE_VERSION", "1.65.1")
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SCRIPT = ROOT / "tests" / "e2e" / "browser" / "chat.mjs"
 README_SHOTS = ROOT / "bot" / "web" / "screenshots"
 LANGUAGES = ("fr", "sw", "en")
-
-
-def unavailable(reason: str) -> None:
-    """Skip on a developer's machine; fail in CI, where a browser test that did not run is a failure."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI is set: the browser test must run)")
-    pytest.skip(reason)
-
-
-def ensure_chromium() -> str:
-    if Path(CHROMIUM).exists():
-        return CHROMIUM
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        unavailable(f"{CHROMIUM} is missing and cannot be installed here (needs root and apt-get)")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, timeout=600)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=env, timeout=900)
-    if not Path(CHROMIUM).exists():
-        unavailable(f"{CHROMIUM} is still missing after apt-get install chromium")
-    return CHROMIUM
-
-
-def ensure_playwright_core() -> Path:
-    cache = Path(os.environ.get("PLAYWRIGHT_CORE_CACHE") or Path.home() / ".cache" / "support-assistant" / "playwright")
-    package = cache / "node_modules" / "playwright-core"
-    if (package / "package.json").exists():
-        installed = json.loads((package / "package.json").read_text()).get("version")
-        if installed == PLAYWRIGHT_VERSION:
-            return package
-    if not shutil.which("npm") or not shutil.which("node"):
-        unavailable("node and npm are needed for the browser test")
-    cache.mkdir(parents=True, exist_ok=True)
-    if not (cache / "package.json").exists():
-        (cache / "package.json").write_text('{"name": "support-assistant-browser-test", "private": true}\n')
-    subprocess.run(
-        ["npm", "install", "--no-audit", "--no-fund", "--ignore-scripts", "--no-save",
-         f"playwright-core@{PLAYWRIGHT_VERSION}"],
-        cwd=cache, check=True, timeout=600, capture_output=True,
-    )
-    return package
 
 
 def order_to_cancel(service: OrderService, amina: int) -> str:
@@ -91,19 +43,6 @@ def order_to_cancel(service: OrderService, amina: int) -> str:
     pytest.fail("Amina's orders 03 and 02 are no longer cancellable in the shared e2e database")
 
 
-def ensure_widget() -> None:
-    """The socket.io client the server serves (make setup installs it: npm ci --prefix bot/web).
-
-    The servers read it at start: when this installs it, they already answer 503 for the page.
-    """
-    if SOCKET_IO_CLIENT.exists():
-        return
-    if not shutil.which("npm"):
-        unavailable("npm is needed to install the web chat's socket.io client")
-    subprocess.run(["npm", "ci", "--prefix", str(ROOT / "bot" / "web")], check=True, timeout=600,
-                   capture_output=True)
-
-
 def embed_origin(servers) -> str:
     """A web site allowed to embed the chat: the first of CORS_ORIGINS (not the bot server)."""
     origins = servers.env.get("CORS_ORIGINS") or dotenv_values(ROOT / ".env.example").get("CORS_ORIGINS") or ""
@@ -113,10 +52,7 @@ def embed_origin(servers) -> str:
     return others[0]
 
 
-def test_web_chat_in_a_real_browser(servers, tmp_path):
-    ensure_widget()
-    chromium = ensure_chromium()
-    playwright_core = ensure_playwright_core()
+def test_web_chat_in_a_real_browser(servers, browser, tmp_path):
     service = OrderService(session_factory(make_engine(servers.database_url)))
     amina = service.verify_owner(order_number="8170034500000003", contact="amina.diallo@example.com")
     number = order_to_cancel(service, amina)
@@ -126,8 +62,8 @@ def test_web_chat_in_a_real_browser(servers, tmp_path):
         ["node", str(SCRIPT)],
         env={
             **os.environ,
-            "PLAYWRIGHT_CORE_DIR": str(playwright_core),
-            "CHROMIUM": chromium,
+            "PLAYWRIGHT_CORE_DIR": str(browser.playwright_core),
+            "CHROMIUM": browser.chromium,
             "BASE_URL": servers.base,
             "SCREENSHOT_DIR": str(shots),
             "RESULT_FILE": str(result_file),

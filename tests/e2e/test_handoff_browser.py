@@ -1,6 +1,6 @@
 """Human handoff in a real browser, two contexts side by side: a customer in the web chat and a
 support agent in the console (``tests/e2e/browser/handoff.mjs``, Debian's Chromium driven by
-playwright-core, installed as for ``test_browser.py``; missing, the test is skipped, and fails in CI).
+playwright-core, from the ``browser`` fixture, installed by ``make services``; missing, the test fails in CI).
 
 The customer asks for a person; the agent signs in, sees the ticket with its summary, answers; the
 customer sees the answer and replies; the agent sees the reply and hands back; the bot greets the
@@ -21,7 +21,6 @@ import pytest
 from actions.orders.db import make_engine, session_factory
 from actions.orders.service import OrderService
 from tests.conftest import ROOT
-from tests.e2e.test_browser import ensure_chromium, ensure_playwright_core, ensure_widget
 
 pytestmark = pytest.mark.needs_servers
 
@@ -40,15 +39,12 @@ def other_customers_ask_for_a_person(servers) -> None:
     assert "Nimefungua tiketi" in servers.text(servers.say(f"queue-sw-{uuid.uuid4().hex[:8]}", "nataka kuongea na mtu"))
 
 
-def test_customer_and_agent_in_two_browsers(servers, tmp_path):
-    ensure_widget()
-    chromium = ensure_chromium()
-    playwright_core = ensure_playwright_core()
+def test_customer_and_agent_in_two_browsers(servers, browser, tmp_path):
     other_customers_ask_for_a_person(servers)
     shots, result_file = tmp_path / "screenshots", tmp_path / "result.json"
     run = subprocess.run(
         ["node", str(SCRIPT)],
-        env={**os.environ, "PLAYWRIGHT_CORE_DIR": str(playwright_core), "CHROMIUM": chromium,
+        env={**os.environ, "PLAYWRIGHT_CORE_DIR": str(browser.playwright_core), "CHROMIUM": browser.chromium,
              "BASE_URL": servers.base, "SCREENSHOT_DIR": str(shots), "RESULT_FILE": str(result_file),
              "AGENT_PASSWORD": servers.agent_password,
              "PLAYWRIGHT_BROWSERS_PATH": str(tmp_path / "no-downloaded-browsers")},
