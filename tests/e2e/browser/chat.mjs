@@ -22,6 +22,7 @@ import { createRequire } from "node:module";
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { BOT, FLAGS, TIMEOUT, botTexts, fail, say, waitForBot } from "./helpers.mjs";
 
 const require = createRequire(path.join(process.env.PLAYWRIGHT_CORE_DIR, "package.json"));
 const { chromium } = require("playwright-core");
@@ -32,12 +33,6 @@ const SHOTS = process.env.SCREENSHOT_DIR;
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const ORDER = process.env.ORDER_TO_CANCEL || "8170034500000003"; // Amina's, awaiting shipment
 const SHIPPED = "8170034500000007"; // Amina's, shipped
-const TIMEOUT = 60_000;
-const FLAGS = [
-  "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-];
-const BOT = ".sc-msg.sc-bot .sc-text";
 // Another web site (an origin in CORS_ORIGINS) that embeds the chat with the one line and no
 // data-element: the floating button. The test serves its page itself: nothing listens there.
 const SHOP = (process.env.EMBED_ORIGIN || "http://localhost:5005").replace(/\/$/, "");
@@ -45,10 +40,6 @@ const SHOP_PAGE = `${SHOP}/shop/help.html`;
 
 const result = { page: PAGE, scenarios: {}, external_requests: [], console_errors: [] };
 let offline = false; // while the test cuts the network, failed requests are expected
-
-function fail(message) {
-  throw new Error(message);
-}
 
 async function withVisitor(locale, run, { blockWebsockets = false } = {}) {
   const profile = mkdtempSync(path.join(tmpdir(), "webchat-profile-"));
@@ -101,39 +92,6 @@ async function withVisitor(locale, run, { blockWebsockets = false } = {}) {
     await context.close();
     rmSync(profile, { recursive: true, force: true });
   }
-}
-
-async function botTexts(page) {
-  return page.$$eval(BOT, (nodes) => nodes.map((n) => n.innerText.trim()).filter(Boolean));
-}
-
-// Waits for a bot message matching `pattern` among the messages after the first `after` ones.
-async function waitForBot(page, pattern, after = 0) {
-  const source = pattern.source;
-  const flags = pattern.flags;
-  try {
-    await page.waitForFunction(
-      ({ source, flags, after, selector }) => {
-        const re = new RegExp(source, flags);
-        const texts = [...document.querySelectorAll(selector)].map((n) => n.innerText);
-        return texts.slice(after).some((t) => re.test(t));
-      },
-      { source, flags, after, selector: BOT },
-      { timeout: TIMEOUT, polling: 250 },
-    );
-  } catch (error) {
-    fail(`no bot message matching ${pattern} (after ${after}); bot said:\n${(await botTexts(page)).join("\n---\n")}`);
-  }
-  const texts = await botTexts(page);
-  return texts.slice(after).find((t) => pattern.test(t));
-}
-
-async function say(page, text) {
-  const before = (await botTexts(page)).length;
-  const input = page.getByRole("textbox");
-  await input.fill(text);
-  await input.press("Enter");
-  return before;
 }
 
 async function clickReply(page, title) {

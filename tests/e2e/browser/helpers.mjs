@@ -1,4 +1,4 @@
-// Used by handoff.mjs: the browser flags, the "nothing leaves the machine" guard and the web chat
+// Used by chat.mjs and handoff.mjs: the browser flags, the "nothing leaves the machine" guard and the web chat
 // helpers (the widget's DOM, bot/web/static/widget.js: bot messages, the message box).
 
 export const TIMEOUT = 60_000;
