@@ -147,6 +147,59 @@ def test_tracker_saves_insert_each_event_once(domain, tmp_path):
     assert [e.action_name for e in final.events if isinstance(e, ActionExecuted)] == ["action_listen"] * 4
 
 
+
+def test_tracker_store_statements_match_rasa_store(domain, tmp_path):
+    """bot.tracker_store runs Rasa's queries as prebuilt statements: the rows it writes and the
+    conversations it reads back must be the ones Rasa's SQLTrackerStore writes and reads, across
+    session starts, with either store reading what the other wrote."""
+    import json
+    import sqlite3
+
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.events import SessionStarted
+
+    from bot.tracker_store import RememberingSQLTrackerStore
+
+    def play(store_of_turn, db):
+        async def conversation():
+            stores = [store_of_turn(turn) for turn in range(6)]
+            tracker = DialogueStateTracker.from_events("bob", [ActionExecuted("action_listen")], domain.slots)
+            await stores[0].save(tracker)
+            for turn, store in enumerate(stores):
+                tracker = await store.retrieve("bob")
+                if turn == 3:  # a new session: only what follows it is read back
+                    tracker.update(ActionExecuted("action_session_start"))
+                    tracker.update(SessionStarted())
+                tracker.update(user(f"message {turn}", "fr", intent="inform"))
+                tracker.update(SlotSet("order_id", f"81700345000000{turn:02d}"))
+                tracker.update(ActionExecuted("action_listen"))
+                await store.save(tracker)
+            return await stores[-1].retrieve("bob"), await stores[-1].retrieve("nobody")
+
+        latest, nobody = asyncio.run(conversation())
+        with sqlite3.connect(db) as connection:
+            rows = connection.execute(
+                "SELECT sender_id, type_name, intent_name, action_name, data FROM events ORDER BY id").fetchall()
+        def untimed(data: dict) -> dict:  # the plays differ in when they happened, nothing else
+            return {key: value for key, value in data.items() if key != "timestamp"}
+
+        return ([untimed(e.as_dict()) for e in latest.events], nobody,
+                [(*row[:4], untimed(json.loads(row[4]))) for row in rows])
+
+    ours_db, rasa_db, mixed_db = (str(tmp_path / f"{name}.db") for name in ("ours", "rasa", "mixed"))
+    ours = RememberingSQLTrackerStore(domain, dialect="sqlite", db=ours_db)
+    rasa = SQLTrackerStore(domain, dialect="sqlite", db=rasa_db)
+    ours_mixed = RememberingSQLTrackerStore(domain, dialect="sqlite", db=mixed_db)
+    rasa_mixed = SQLTrackerStore(domain, dialect="sqlite", db=mixed_db)
+
+    expected = play(lambda turn: rasa, rasa_db)
+    assert play(lambda turn: ours, ours_db) == expected
+    assert play(lambda turn: (ours_mixed, rasa_mixed)[turn % 2], mixed_db) == expected
+    events, nobody, rows = expected
+    assert nobody is None
+    assert [e["text"] for e in events if e["event"] == "user"] == ["message 3", "message 4", "message 5"]
+    assert len(rows) == 1 + 6 * 3 + 2 and {r[2] for r in rows if r[1] == "user"} == {"inform"}
+
 RESPONSES = [
     {"events": [], "responses": []},
     {"events": [{"event": "slot", "name": "order_id", "value": "8170034500000003"},
