@@ -24,6 +24,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from actions.identity import is_platform_sender_id
+from bot.server_gc import freeze_after_start
 from bot.channels.limits import DEFAULT_MAX_MESSAGE_CHARS, clean_message, client_metadata, int_setting
 
 MAX_SENDER_CHARS = 128
@@ -54,6 +55,7 @@ class RestInput(RasaRestInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = super().blueprint(on_new_message)
+        freeze_after_start(blueprint)  # every server has this channel: bot/server_gc.py
 
         @blueprint.on_request
         async def check_sender(request: Request):  # type: ignore[no-untyped-def]
