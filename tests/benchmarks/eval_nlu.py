@@ -62,6 +62,7 @@ PIPELINES = ("ours", "stock")
 # ../shared/eval-data beside the checkout; EVAL_DATA=... for a checkout elsewhere (a git worktree).
 EVAL_DATA = Path(os.environ.get("EVAL_DATA") or ROOT.parent / "shared" / "eval-data")
 BLIND = ROOT / "tests" / "nlu" / "blind"
+BLIND_TITLE = "tests/nlu/blind/<lang>.yml, written without access to data/nlu"
 KINDS = ("request", "problem", "question", "followup", "smalltalk", "other")
 RESULTS = ROOT / "results" / "eval"
 SEED = 20240607
@@ -174,12 +175,13 @@ def heldout(lang: str) -> list[dict[str, Any]]:
     return examples
 
 
-def blind(lang: str) -> list[dict[str, Any]]:
-    """The blind set's messages (``tests/nlu/blind/README.md``); texts are parsed, never printed."""
+def blind(lang: str, directory: Path = BLIND) -> list[dict[str, Any]]:
+    """The blind set's messages (``tests/nlu/blind/README.md``), or a set in the same format
+    (``--blind-dir tests/nlu/dev``); texts are parsed, never printed."""
     from bot.components.text import words
 
     rows = []
-    for m in yaml.safe_load((BLIND / f"{lang}.yml").read_text(encoding="utf-8"))["messages"]:
+    for m in yaml.safe_load((directory / f"{lang}.yml").read_text(encoding="utf-8"))["messages"]:
         rows.append({
             "text": m["text"],
             "gold": [m["intent"], *(m.get("accept") or [])],
@@ -514,7 +516,7 @@ def _heldout_report(results: dict[str, dict[str, Any]], names: list[str]) -> lis
 
 
 def _blind_report(results: dict[str, dict[str, Any]], names: list[str]) -> list[str]:
-    out = ["", "## Blind set (tests/nlu/blind/<lang>.yml, written without access to data/nlu)", ""]
+    out = ["", f"## Blind set ({BLIND_TITLE})", ""]
     rows = []
     for lang in LANGS:
         for n in names:
@@ -612,6 +614,8 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=300, help="rows per public set and language")
     parser.add_argument("--no-public", action="store_true", help="blind set and held-out splits only")
     parser.add_argument("--blind-only", action="store_true", help="the blind set only (quick)")
+    parser.add_argument("--blind-dir", type=Path, default=BLIND,
+                        help="score this set in the blind set's place: tests/nlu/dev, the set for decisions")
     parser.add_argument("--model", action="append", default=[], metavar="NAME=PATH",
                         help="evaluate this model file for ours/stock instead of training/reusing")
     args = parser.parse_args()
@@ -623,7 +627,10 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     names = [args.only] if args.only else list(PIPELINES)
     started = time.perf_counter()
-    sets: dict[str, Any] = {"blind": {lang: blind(lang) for lang in LANGS}}
+    global BLIND_TITLE
+    if args.blind_dir.resolve() != BLIND:
+        BLIND_TITLE = f"{args.blind_dir}/<lang>.yml in its place"
+    sets: dict[str, Any] = {"blind": {lang: blind(lang, args.blind_dir.resolve()) for lang in LANGS}}
     if not args.blind_only:
         sets["heldout"] = {lang: heldout(lang) for lang in LANGS}
     if not (args.no_public or args.blind_only):
@@ -654,8 +661,8 @@ def main() -> None:
     text = report(results, training, args)
     print()
     print(text)
-    (RESULTS / f"summary{'-blind' if args.blind_only else ''}.md").write_text(text, encoding="utf-8")
-    suffix = (f"-{args.only}" if args.only else "") + ("-blind" if args.blind_only else "")
+    (RESULTS / f"summary{'-' + args.blind_dir.name if args.blind_only else ''}.md").write_text(text, encoding="utf-8")
+    suffix = (f"-{args.only}" if args.only else "") + (f"-{args.blind_dir.name}" if args.blind_only else "")
     (RESULTS / f"metrics{suffix}.json").write_text(
         json.dumps({"results": results, "training": training}, indent=2), encoding="utf-8")
     print(f"written: {RESULTS.relative_to(ROOT)}/summary*.md, metrics{suffix}.json, confusion_*.png "

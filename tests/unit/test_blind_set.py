@@ -46,3 +46,22 @@ def test_held_out_split_is_disjoint_from_training_data():
     held_out = check_leak.heldout_sentences()
     copied = [text for _, text in check_leak.ours([]) if check_leak.norm(text) in held_out]
     assert not copied, f"held-out messages in data/nlu: {copied[:5]}"
+
+
+def test_dev_set_is_disjoint_from_training_data():
+    # tests/nlu/dev guides decisions and may be read message by message, never copied: the messages
+    # the training data already had when it was written (short everyday ones) are recorded there.
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests" / "benchmarks"))
+    import check_leak
+
+    dev = ROOT / "tests" / "nlu" / "dev"
+    training = {check_leak.norm(text) for _, text in check_leak.ours([])}
+    coincidences = json.loads((dev / "coincidences.json").read_text())
+    for lang in ("en", "fr", "sw"):
+        messages = yaml.safe_load((dev / f"{lang}.yml").read_text())["messages"]
+        assert len(messages) >= 150
+        copied = [m["text"] for m in messages if check_leak.norm(m["text"]) in training
+                  and check_leak.norm(m["text"]) not in coincidences[lang]]
+        assert not copied, f"dev {lang} messages copied into data/nlu: {copied[:5]}"
