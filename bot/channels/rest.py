@@ -24,8 +24,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from actions.identity import is_platform_sender_id
-from bot.server_gc import freeze_after_start
 from bot.channels.limits import DEFAULT_MAX_MESSAGE_CHARS, clean_message, client_metadata, int_setting
+from bot.server_gc import freeze_after_start
 
 MAX_SENDER_CHARS = 128
 
