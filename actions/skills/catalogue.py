@@ -7,6 +7,8 @@ read it from here.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 
 
@@ -31,3 +33,36 @@ SKILLS = (
 BY_INTENT = {skill.intent: skill for skill in SKILLS}
 BY_FORM = {skill.form: skill for skill in SKILLS}
 BY_ACTION = {skill.action: skill for skill in SKILLS}
+
+
+# A message made only of a topic's nouns (with possessives and articles) names the topic, not what
+# to do about it: "my dispute", "mon litige", "mgogoro wangu" may mean opening one or withdrawing
+# one, and the classifier would pick whichever its examples use the noun with most. The NLU asks
+# instead (bot/components/fallback.py) and the clarification offers the topic's skills
+# (``action_clarify``), however unlikely the classifier found the second one.
+TOPICS: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
+    "dispute": (
+        frozenset({"dispute", "disputes", "complaint", "complaints", "claim", "claims",
+                   "litige", "litiges", "reclamation", "reclamations", "plainte", "plaintes",
+                   "mgogoro", "migogoro", "malalamiko", "lalamiko", "kesi"}),
+        ("open_dispute", "cancel_dispute"),
+    ),
+}
+TOPIC_FILLERS = frozenset({"my", "the", "a", "an", "about", "re", "mon", "ma", "mes", "le", "la",
+                           "les", "un", "une", "wangu", "yangu", "langu", "zangu", "kuhusu"})
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def topic_of(text: str) -> str | None:
+    """The topic a message only names (``TOPICS``), or None when it says more than that."""
+    decomposed = unicodedata.normalize("NFKD", str(text or "").casefold())
+    tokens = _WORD.findall("".join(ch for ch in decomposed if not unicodedata.combining(ch)))
+    for topic, (nouns, _skills) in TOPICS.items():
+        if any(t in nouns for t in tokens) and all(t in nouns or t in TOPIC_FILLERS for t in tokens):
+            return topic
+    return None
+
+
+def topic_skills(text: str) -> tuple[str, ...]:
+    topic = topic_of(text)
+    return TOPICS[topic][1] if topic else ()

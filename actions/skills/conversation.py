@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.skills import context as ctx
+from actions.skills.catalogue import topic_skills
 from actions.skills.forms import reset_run_slots
 from actions.skills.handoff import ActionHandoff  # noqa: F401 - moved; skills.py imports it from here
 from actions.skills.localise import glossary
@@ -48,9 +49,10 @@ class ActionClarify(Action):
         # Only skills the model found plausible are worth a button; a person is always one request away.
         ranking = message.get("intent_ranking") or []
         titles = skill_titles()
-        options = [r["name"] for r in ranking
-                   if r.get("name") in titles and r["name"] != "request_human"
-                   and (r.get("confidence") or 0) >= CLARIFY_MIN_CONFIDENCE][:2]
+        options = list(topic_skills(message.get("text") or "")) or [
+            r["name"] for r in ranking
+            if r.get("name") in titles and r["name"] != "request_human"
+            and (r.get("confidence") or 0) >= CLARIFY_MIN_CONFIDENCE][:2]
         if not options:
             dispatcher.utter_message(response="utter_default")
             return []

@@ -5,6 +5,10 @@ ranks the intent whose examples use the word most (cancelling, for "commande"), 
 skill would put a question the user never asked. Below ``single_word_threshold`` such a message
 gets ``nlu_fallback``, whose clarification offers the likeliest skills as buttons; a one-word
 request the data knows well ("annuler", "refund", "agent", "ndiyo") is far above it.
+
+A message that only names a topic with several skills ("my dispute", "mon litige": open one or
+withdraw one?) gets ``nlu_fallback`` whatever the confidence (``actions/skills/catalogue.py``,
+``TOPICS``); the clarification then offers that topic's skills.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
 from rasa.shared.nlu.constants import INTENT, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from actions.skills.catalogue import topic_of
 from bot.components.text import words
 
 
@@ -31,6 +36,8 @@ class ShortMessageFallbackClassifier(FallbackClassifier):
 
     def _should_fallback(self, message: Message) -> bool:
         if super()._should_fallback(message):
+            return True
+        if not (message.get("entities") or []) and topic_of(message.get(TEXT) or ""):
             return True
         if len(words(message.get(TEXT) or "")) != 1 or (message.get("entities") or []):
             return False

@@ -75,6 +75,7 @@ class Turn:
     says: list[str] = field(default_factory=list)
     not_says: list[str] = field(default_factory=list)
     matches: list[str] = field(default_factory=list)
+    offers: list[str] = field(default_factory=list)  # the button payloads the reply offers, in order
     intent: str | None = None
     slots: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -380,6 +381,9 @@ def check_turn(turn: Turn, result: TurnResult) -> list[str]:
     problems += [f"the reply does not match {p!r}" for p in turn.matches if not re.search(p, joined, re.IGNORECASE)]
     if turn.intent is not None and result.intent != turn.intent:
         problems.append(f"intent {result.intent!r}, expected {turn.intent!r}")
+    offered = [payload for buttons in result.buttons for payload in buttons]
+    if turn.offers and offered != turn.offers:
+        problems.append(f"buttons {offered}, expected {turn.offers}")
     return problems
 
 

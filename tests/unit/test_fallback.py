@@ -41,3 +41,14 @@ def test_a_single_word_tagged_as_an_entity_keeps_its_intent(tmp_path):
 
 def test_the_usual_threshold_still_applies_to_sentences(tmp_path):
     assert classify(tmp_path, "blah blah", "greet", 0.2) == "nlu_fallback"
+
+
+def test_a_message_naming_only_a_topic_with_two_skills_is_asked_about(tmp_path):
+    # "my dispute": open one or withdraw one? However sure the classifier is, the bot asks.
+    for text in ("my dispute", "Mon litige", "mgogoro wangu", "réclamation"):
+        assert classify(tmp_path, text, "cancel_dispute", 0.92) == "nlu_fallback", text
+
+
+def test_a_request_about_the_topic_keeps_its_intent(tmp_path):
+    for text in ("withdraw my dispute", "je veux ouvrir un litige", "nataka kufuta mgogoro wangu"):
+        assert classify(tmp_path, text, "cancel_dispute", 0.92) == "cancel_dispute", text
