@@ -53,10 +53,15 @@ TOPIC_FILLERS = frozenset({"my", "the", "a", "an", "about", "re", "mon", "ma", "
 _WORD = re.compile(r"[^\W\d_]+")
 
 
+def fold(text: str) -> str:
+    """Lower case without accents: how typed words are compared with ours ("réclamation" is "reclamation")."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
 def topic_of(text: str) -> str | None:
     """The topic a message only names (``TOPICS``), or None when it says more than that."""
-    decomposed = unicodedata.normalize("NFKD", str(text or "").casefold())
-    tokens = _WORD.findall("".join(ch for ch in decomposed if not unicodedata.combining(ch)))
+    tokens = _WORD.findall(fold(str(text or "")))
     for topic, (nouns, _skills) in TOPICS.items():
         if any(t in nouns for t in tokens) and all(t in nouns or t in TOPIC_FILLERS for t in tokens):
             return topic

@@ -11,7 +11,6 @@ the same neutral answer. After three failed answers the form stops and offers a 
 from __future__ import annotations
 
 import re
-import unicodedata
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -25,7 +24,7 @@ from actions.orders.rules import REFUSALS, Code
 from actions.orders.views import OrderView
 from actions.skills import context as ctx
 from actions.skills import ratelimit
-from actions.skills.catalogue import BY_FORM
+from actions.skills.catalogue import BY_FORM, fold
 from actions.skills.context import ServiceUnavailable, call, service
 from actions.skills.localise import Localiser
 
@@ -69,17 +68,12 @@ RUN_SLOTS = ("contact", "cancel_reason", "dispute_reason", "dispute_description"
              "dispute_evidence", "confirmed", "task_blocked", "form_failures")
 
 
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
 def reason_from_text(kind: str, text: Any) -> str | None:
     """Canonical reason code for a typed answer, or None when it names no reason we know."""
     value = str(text or "").strip()
     if value in CANCEL_REASONS + DISPUTE_REASONS:
         return value
-    folded = _fold(value)
+    folded = fold(value)
     for code, keywords in REASON_KEYWORDS[kind].items():
         if any(keyword in folded for keyword in keywords):
             return code

@@ -37,9 +37,12 @@ class ShortMessageFallbackClassifier(FallbackClassifier):
     def _should_fallback(self, message: Message) -> bool:
         if super()._should_fallback(message):
             return True
-        if not (message.get("entities") or []) and topic_of(message.get(TEXT) or ""):
+        text = message.get(TEXT) or ""
+        if message.get("entities"):
+            return False
+        if topic_of(text):
             return True
-        if len(words(message.get(TEXT) or "")) != 1 or (message.get("entities") or []):
+        if len(words(text)) != 1:
             return False
         confidence = (message.get(INTENT) or {}).get(PREDICTED_CONFIDENCE_KEY) or 0.0
         return confidence < float(self.component_config["single_word_threshold"])

@@ -62,7 +62,6 @@ PIPELINES = ("ours", "stock")
 # ../shared/eval-data beside the checkout; EVAL_DATA=... for a checkout elsewhere (a git worktree).
 EVAL_DATA = Path(os.environ.get("EVAL_DATA") or ROOT.parent / "shared" / "eval-data")
 BLIND = ROOT / "tests" / "nlu" / "blind"
-BLIND_TITLE = "tests/nlu/blind/<lang>.yml, written without access to data/nlu"
 KINDS = ("request", "problem", "question", "followup", "smalltalk", "other")
 RESULTS = ROOT / "results" / "eval"
 SEED = 20240607
@@ -515,8 +514,10 @@ def _heldout_report(results: dict[str, dict[str, Any]], names: list[str]) -> lis
     return out
 
 
-def _blind_report(results: dict[str, dict[str, Any]], names: list[str]) -> list[str]:
-    out = ["", f"## Blind set ({BLIND_TITLE})", ""]
+def _blind_report(results: dict[str, dict[str, Any]], names: list[str], directory: Path) -> list[str]:
+    title = ("tests/nlu/blind/<lang>.yml, written without access to data/nlu" if directory.resolve() == BLIND
+             else f"{directory}/<lang>.yml in its place")
+    out = ["", f"## Blind set ({title})", ""]
     rows = []
     for lang in LANGS:
         for n in names:
@@ -544,7 +545,7 @@ def report(results: dict[str, dict[str, Any]], training: dict[str, Any], args: a
         f"{n} `{training[n]['model']}` (training {fmt(training[n]['seconds'], 0)} s"
         f"{', reused' if training[n]['reused'] else ''})" for n in names))
     if results[names[0]]["blind"]:
-        out += _blind_report(results, names)
+        out += _blind_report(results, names, args.blind_dir)
     if results[names[0]]["heldout"]:
         out += _heldout_report(results, names)
     if any(results[n]["massive"] for n in names):
@@ -627,9 +628,6 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     names = [args.only] if args.only else list(PIPELINES)
     started = time.perf_counter()
-    global BLIND_TITLE
-    if args.blind_dir.resolve() != BLIND:
-        BLIND_TITLE = f"{args.blind_dir}/<lang>.yml in its place"
     sets: dict[str, Any] = {"blind": {lang: blind(lang, args.blind_dir.resolve()) for lang in LANGS}}
     if not args.blind_only:
         sets["heldout"] = {lang: heldout(lang) for lang in LANGS}

@@ -147,7 +147,6 @@ def test_tracker_saves_insert_each_event_once(domain, tmp_path):
     assert [e.action_name for e in final.events if isinstance(e, ActionExecuted)] == ["action_listen"] * 4
 
 
-
 def test_tracker_store_statements_match_rasa_store(domain, tmp_path):
     """bot.tracker_store runs Rasa's queries as prebuilt statements: the rows it writes and the
     conversations it reads back must be the ones Rasa's SQLTrackerStore writes and reads, across
@@ -180,6 +179,7 @@ def test_tracker_store_statements_match_rasa_store(domain, tmp_path):
         with sqlite3.connect(db) as connection:
             rows = connection.execute(
                 "SELECT sender_id, type_name, intent_name, action_name, data FROM events ORDER BY id").fetchall()
+
         def untimed(data: dict) -> dict:  # the plays differ in when they happened, nothing else
             return {key: value for key, value in data.items() if key != "timestamp"}
 
@@ -199,6 +199,7 @@ def test_tracker_store_statements_match_rasa_store(domain, tmp_path):
     assert nobody is None
     assert [e["text"] for e in events if e["event"] == "user"] == ["message 3", "message 4", "message 5"]
     assert len(rows) == 1 + 6 * 3 + 2 and {r[2] for r in rows if r[1] == "user"} == {"inform"}
+
 
 RESPONSES = [
     {"events": [], "responses": []},
