@@ -50,6 +50,9 @@ TOPICS: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
 }
 TOPIC_FILLERS = frozenset({"my", "the", "a", "an", "about", "re", "mon", "ma", "mes", "le", "la",
                            "les", "un", "une", "wangu", "yangu", "langu", "zangu", "kuhusu"})
+# Where the NLU puts its reading of a whole message as a reason code (bot/components/reasons.py);
+# the dispute and cancellation forms read it (actions/skills/forms.py).
+REASON_GUESS = "reason_guess"
 _WORD = re.compile(r"[^\W\d_]+")
 
 

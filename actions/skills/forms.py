@@ -24,7 +24,7 @@ from actions.orders.rules import REFUSALS, Code
 from actions.orders.views import OrderView
 from actions.skills import context as ctx
 from actions.skills import ratelimit
-from actions.skills.catalogue import BY_FORM, fold
+from actions.skills.catalogue import BY_FORM, REASON_GUESS, fold
 from actions.skills.context import ServiceUnavailable, call, service
 from actions.skills.localise import Localiser
 
@@ -68,6 +68,9 @@ RUN_SLOTS = ("contact", "cancel_reason", "dispute_reason", "dispute_description"
              "dispute_evidence", "confirmed", "task_blocked", "form_failures")
 
 
+REASON_CODES = {"cancel_reason": CANCEL_REASONS, "dispute_reason": DISPUTE_REASONS}
+
+
 def reason_from_text(kind: str, text: Any) -> str | None:
     """Canonical reason code for a typed answer, or None when it names no reason we know."""
     value = str(text or "").strip()
@@ -78,6 +81,26 @@ def reason_from_text(kind: str, text: Any) -> str | None:
         if any(keyword in folded for keyword in keywords):
             return code
     return None
+
+
+def message_reason(tracker: Tracker, kind: str) -> str | None:
+    """The reason code the NLU read in the latest message: a reason entity it mapped to a code,
+    else its reading of the whole message (a reason said in words no entity covered)."""
+    latest = tracker.latest_message or {}
+    codes = REASON_CODES[kind]
+    for found in reversed(latest.get("entities") or []):
+        if found.get("entity") == kind and found.get("value") in codes:
+            return found["value"]
+    guess = (latest.get(REASON_GUESS) or {}).get(kind)
+    return guess if guess in codes else None
+
+
+def reason_code(tracker: Tracker, kind: str, value: Any) -> str | None:
+    """The code of a reason answer: a code itself (a button), what the NLU read, else a keyword."""
+    text = str(value or "").strip()
+    if text in REASON_CODES[kind]:
+        return text
+    return message_reason(tracker, kind) or reason_from_text(kind, text)
 
 
 SERVICE_RESPONSES = {Code.ORDER_NOT_FOUND: "utter_order_not_found", Code.INVALID_ORDER_NUMBER: "utter_invalid_order_id"}
@@ -272,7 +295,7 @@ class ValidateCancelForm(OrderFormValidator):
         return refusal(dispatcher, result.code, **refusal_vars(order, result.data, ctx.localiser(tracker, order)))
 
     async def validate_cancel_reason(self, value, dispatcher, tracker, domain):
-        code = reason_from_text("cancel_reason", value)
+        code = reason_code(tracker, "cancel_reason", value)
         # A reason we cannot classify is still the user's reason: file it as "other".
         return {"cancel_reason": code or "other"}
 
@@ -308,7 +331,7 @@ class ValidateDisputeForm(OrderFormValidator):
         return {}
 
     async def validate_dispute_reason(self, value, dispatcher, tracker, domain):
-        code = reason_from_text("dispute_reason", value)
+        code = reason_code(tracker, "dispute_reason", value)
         given = value_before_message(tracker, "dispute_reason")
         if given in DISPUTE_REASONS and tracker.get_slot("requested_slot") not in (None, "dispute_reason"):
             # Words of a later answer (the description: "the tracking has not moved") read as a

@@ -1,0 +1,114 @@
+"""A reason said in the buyer's own words reaches the form as a reason code."""
+
+from __future__ import annotations
+
+import pytest
+from rasa.engine.graph import ExecutionContext
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.training_data.loading import load_data
+from rasa.shared.nlu.training_data.message import Message
+from rasa_sdk import Tracker
+
+from actions.skills.forms import reason_code
+from bot.components.reasons import ReasonClassifier, normalise
+from tests.conftest import ROOT
+
+# Wordings the training data does not contain (checked below), one per code and language mix.
+DISPUTE_SPANS = {
+    "the jacket i got is fake": "not_as_described",
+    "phone came with the screen all smashed up": "damaged",
+    "i ordered black and they sent pink": "wrong_item",
+    "the parcel still hasnt shown up after two months": "not_received",
+    "la couture a lache au premier lavage": "bad_quality",
+    "namba ya tracking haionyeshi chochote, ni ya uongo": "wrong_tracking",
+}
+CANCEL_SPANS = {
+    "saw the same thing for half the price on another site": "found_cheaper",
+    "delivery is taking forever": "delivery_too_slow",
+    "nimebadilisha mawazo, siihitaji tena": "no_longer_needed",
+}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    storage = LocalModelStorage(tmp_path_factory.mktemp("reasons"))
+    component = ReasonClassifier.create(ReasonClassifier.get_default_config(), storage, Resource("reasons"),
+                                        ExecutionContext(None))
+    training_data = load_data(str(ROOT / "data" / "nlu"))
+    component.train(training_data)
+    loaded = ReasonClassifier.load(ReasonClassifier.get_default_config(), storage, Resource("reasons"),
+                                   ExecutionContext(None))
+    return loaded, training_data
+
+
+def test_the_wordings_are_new(trained):
+    _, training_data = trained
+    seen = {normalise(e.get("text")) for e in training_data.training_examples}
+    for example in training_data.training_examples:
+        for found in example.get("entities") or []:
+            seen.add(normalise(example.get("text")[found["start"]:found["end"]]))
+    assert not {normalise(text) for text in {**DISPUTE_SPANS, **CANCEL_SPANS}} & seen
+
+
+@pytest.mark.parametrize(("entity", "text", "code"), [
+    *(("dispute_reason", text, code) for text, code in DISPUTE_SPANS.items()),
+    *(("cancel_reason", text, code) for text, code in CANCEL_SPANS.items()),
+])
+def test_an_extracted_reason_in_new_words_gets_its_code(trained, entity, text, code):
+    component, _ = trained
+    message = Message(data={"text": f"{text} 8170087700000008", "intent": {"name": "greet"},
+                            "entities": [{"entity": entity, "value": text, "start": 0, "end": len(text)}]})
+    component.process([message])
+    assert message.get("entities")[0]["value"] == code
+    assert "reason_guess" not in message.data  # a greeting is not read as a reason
+
+
+def test_a_code_given_by_a_button_is_left_alone(trained):
+    component, _ = trained
+    entity = {"entity": "dispute_reason", "value": "damaged", "start": 0, "end": 0}
+    message = Message(data={"text": '/inform{"dispute_reason": "damaged"}', "entities": [dict(entity)]})
+    component.process([message])
+    assert message.get("entities") == [entity]
+
+
+def test_a_whole_complaint_is_read_as_a_reason_only_for_intents_that_carry_one(trained):
+    component, _ = trained
+    text = "the phone came with the screen all smashed up"
+    complaint = Message(data={"text": text, "intent": {"name": "open_dispute"}})
+    question = Message(data={"text": text, "intent": {"name": "faq"}})
+    component.process([complaint, question])
+    assert complaint.get("reason_guess") == {"dispute_reason": "damaged"}
+    assert question.get("reason_guess") is None
+
+
+def test_an_answer_without_a_reason_gets_no_guess(trained):
+    component, _ = trained
+    message = Message(data={"text": "8170087700000008", "intent": {"name": "inform"}})
+    component.process([message])
+    assert message.get("reason_guess") is None
+
+
+def tracker(latest: dict) -> Tracker:
+    return Tracker("u", {}, latest, [], False, None, {}, "action_listen")
+
+
+def test_the_form_takes_the_nlu_code_before_its_keywords():
+    # "tracking" is a keyword of wrong_tracking; the NLU read the sentence as not received.
+    latest = {"text": "the tracking says delivered but nothing came", "entities": [],
+              "reason_guess": {"dispute_reason": "not_received"}}
+    assert reason_code(tracker(latest), "dispute_reason", latest["text"]) == "not_received"
+
+
+def test_the_form_reads_a_mapped_entity_when_the_slot_got_another_span():
+    # Two reasons in one message; the slot mapping took the span the NLU could not map.
+    latest = {"text": "wrong colour, and the box was open", "entities": [
+        {"entity": "dispute_reason", "value": "wrong_item"},
+        {"entity": "dispute_reason", "value": "the box was open"}]}
+    assert reason_code(tracker(latest), "dispute_reason", "the box was open") == "wrong_item"
+
+
+def test_a_button_code_and_the_keywords_still_count():
+    assert reason_code(tracker({"text": "x"}), "dispute_reason", "bad_quality") == "bad_quality"
+    assert reason_code(tracker({"text": "c'est cassé"}), "dispute_reason", "c'est cassé") == "damaged"
+    assert reason_code(tracker({"text": "photos"}), "dispute_reason", "photos") is None
