@@ -129,6 +129,8 @@ SWAHILI_VERB_RE = re.compile(
     r"^(?:ni|u|a|tu|m|wa|i|ki|vi|zi|li|ya|u|si|ha|hai|hau|haku|hatu|ham|hawa|hu)"
     r"(?:li|me|na|ta|ja|ki|ku|nge|sha|meshi)[a-z]{3,}$")
 SWAHILI_GRAMMAR_MIN_POSTERIOR = 0.8
+# English words before an informal "ya" (= you): "see ya later", "thank ya kindly", "love ya all".
+ENGLISH_BEFORE_YA = frozenset("see thank thanks love miss catch bet told tell hear got get".split())
 
 # Borrowed words do not switch a conversation: Nairobi and Dakar users type "cancel order",
 # "refund status", "tracking" inside Swahili or French conversations. A short message whose every
@@ -144,11 +146,21 @@ def _only_loanwords(tokens: list[str], model: LanguageModel, language: str) -> b
         for token in tokens)
 
 
+def _swahili_connective(tokens: list[str], index: int) -> bool:
+    """ "ya" joining two words ("status ya order", "refund ya pesa"): Swahili's possessive between
+    English nouns; "see ya", "thank ya" and a closing "ya" are English."""
+    return (tokens[index] == "ya" and 0 < index < len(tokens) - 1
+            and tokens[index - 1] not in ENGLISH_BEFORE_YA)
+
+
 def _swahili_grammar(tokens: list[str], model: LanguageModel) -> int:
     """Swahili grammar words in ``tokens`` that our vocabulary (or, for a word it never saw, its
     character model) takes for Swahili."""
     count = 0
-    for token in tokens:
+    for index, token in enumerate(tokens):
+        if _swahili_connective(tokens, index):
+            count += 1
+            continue
         if token not in SWAHILI_GRAMMAR_WORDS and not SWAHILI_VERB_RE.match(token):
             continue
         if token in model.vocabulary:

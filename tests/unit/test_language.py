@@ -45,6 +45,11 @@ def model() -> LanguageModel:
         ("I want a refund, the item imeharibika", "sw"),
         ("the goods reached me asante close my dispute", "en"),
         ("where is my refund sasa", "en"),
+        # "ya" between two words is Swahili's possessive; "see ya" is English
+        ("undo the cancellation ya order please", "sw"),
+        ("status ya package please", "sw"),
+        ("ok see ya later then", "en"),
+        ("thank ya kindly for the help", "en"),
         ("i was in kenya last week, where is my order", "en"),
         ("le seller ne repond pas", "fr"),
         ("asante sana boss", "sw"),
