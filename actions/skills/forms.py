@@ -95,6 +95,16 @@ def message_reason(tracker: Tracker, kind: str) -> str | None:
     return guess if guess in codes else None
 
 
+def reason_from_message(tracker: Tracker, kind: str) -> dict[str, Any]:
+    """Fills an empty reason slot from the NLU's reading of the whole message: a complaint that
+    opens the form ("my phone came with the screen smashed") or a reason said beside an order
+    number, in words no entity covered. The form's validator then checks it like any answer."""
+    if tracker.get_slot(kind) is not None:
+        return {}
+    guess = ((tracker.latest_message or {}).get(REASON_GUESS) or {}).get(kind)
+    return {kind: guess} if guess in REASON_CODES[kind] else {}
+
+
 def reason_code(tracker: Tracker, kind: str, value: Any) -> str | None:
     """The code of a reason answer: a code itself (a button), what the NLU read, else a keyword."""
     text = str(value or "").strip()
@@ -294,6 +304,9 @@ class ValidateCancelForm(OrderFormValidator):
             return {}
         return refusal(dispatcher, result.code, **refusal_vars(order, result.data, ctx.localiser(tracker, order)))
 
+    async def extract_cancel_reason(self, dispatcher, tracker, domain):
+        return reason_from_message(tracker, "cancel_reason")
+
     async def validate_cancel_reason(self, value, dispatcher, tracker, domain):
         code = reason_code(tracker, "cancel_reason", value)
         # A reason we cannot classify is still the user's reason: file it as "other".
@@ -329,6 +342,9 @@ class ValidateDisputeForm(OrderFormValidator):
             # A decided dispute is final for its problem; say so before asking which problem it is.
             dispatcher.utter_message(response=f"utter_dispute_decided_{outcome}", **ctx.order_vars(order, loc))
         return {}
+
+    async def extract_dispute_reason(self, dispatcher, tracker, domain):
+        return reason_from_message(tracker, "dispute_reason")
 
     async def validate_dispute_reason(self, value, dispatcher, tracker, domain):
         code = reason_code(tracker, "dispute_reason", value)

@@ -56,22 +56,33 @@ def normalise(text: str) -> str:
     return DIGITS_RE.sub("0", fold(text))
 
 
+NONE = "none"  # the class of messages that state no reason of that kind
+
+
 def training_rows(training_data: TrainingData, entity: str) -> tuple[list[str], list[str]]:
-    """(texts, codes): each annotated span with a code, and each example with one code."""
+    """(texts, labels): each annotated span with its code, each example with one code, and
+    ``none`` for each example of an intent the guess is made for that states no such reason ("I
+    want to cancel my order"): the guess tells requests with a reason from requests without."""
     texts, labels = [], []
     for example in training_data.training_examples:
         text = example.get(TEXT) or ""
+        if not text:
+            continue
+        found_here = [e for e in example.get(ENTITIES) or [] if e.get("entity") == entity]
         codes = set()
-        for found in example.get(ENTITIES) or []:
-            if found.get("entity") != entity or found.get("value") not in CODES[entity]:
+        for found in found_here:
+            if found.get("value") not in CODES[entity]:
                 continue
             span = text[found.get("start", 0):found.get("end", 0)] or str(found.get("value"))
             texts.append(normalise(span))
             labels.append(found["value"])
             codes.add(found["value"])
-        if len(codes) == 1 and text:
+        if len(codes) == 1:
             texts.append(normalise(text))
             labels.append(codes.pop())
+        elif not found_here and example.get(INTENT) in GUESS_INTENTS[entity]:
+            texts.append(normalise(text))
+            labels.append(NONE)
     return texts, labels
 
 
@@ -143,14 +154,19 @@ class ReasonClassifier(GraphComponent):
             models = {}
         return cls(config, model_storage, resource, models)
 
-    def predict(self, entity: str, text: str) -> tuple[str | None, float]:
-        """The likeliest code for ``text`` and its probability (None without a model)."""
+    def predict(self, entity: str, text: str, span: bool = False) -> tuple[str | None, float]:
+        """The likeliest code for ``text`` and its probability; None when the text states no
+        reason (for a whole message) or without a model. A ``span`` the extractor marked is a
+        reason: its code is the likeliest one, with the probability shared among the codes."""
         model = self.models.get(entity)
         if model is None or not text.strip():
             return None, 0.0
-        probabilities = model.predict_proba([normalise(text)])[0]
-        best = int(probabilities.argmax())
-        return str(model.classes_[best]), float(probabilities[best])
+        probabilities = dict(zip(model.classes_, model.predict_proba([normalise(text)])[0], strict=True))
+        if span:
+            rest = 1.0 - probabilities.pop(NONE, 0.0)
+            probabilities = {code: p / rest for code, p in probabilities.items()} if rest > 0 else {}
+        best = max(probabilities, key=probabilities.get, default=NONE)
+        return (None, 0.0) if best == NONE else (str(best), float(probabilities[best]))
 
     def process(self, messages: list[Message]) -> list[Message]:
         if not self.models:
@@ -163,7 +179,7 @@ class ReasonClassifier(GraphComponent):
                 if entity not in self.models or found.get("value") in CODES[entity]:
                     continue
                 span = text[found.get("start", 0):found.get("end", 0)] or str(found.get("value") or "")
-                code, confidence = self.predict(entity, span)
+                code, confidence = self.predict(entity, span, span=True)
                 if code and confidence >= self.config["span_min_confidence"]:
                     found["value"] = code
                     found.setdefault("processors", []).append(type(self).__name__)

@@ -10,7 +10,7 @@ from rasa.shared.nlu.training_data.loading import load_data
 from rasa.shared.nlu.training_data.message import Message
 from rasa_sdk import Tracker
 
-from actions.skills.forms import reason_code
+from actions.skills.forms import reason_code, reason_from_message
 from bot.components.reasons import ReasonClassifier, normalise
 from tests.conftest import ROOT
 
@@ -82,9 +82,17 @@ def test_a_whole_complaint_is_read_as_a_reason_only_for_intents_that_carry_one(t
     assert question.get("reason_guess") is None
 
 
-def test_an_answer_without_a_reason_gets_no_guess(trained):
+@pytest.mark.parametrize(("text", "intent"), [
+    ("8170087700000008", "inform"),
+    ("i want to cancel my order", "cancel_order"),
+    ("nataka kughairi oda yangu", "cancel_order"),
+    ("je veux ouvrir un litige pour ma commande", "open_dispute"),
+    ("I need to file a dispute", "open_dispute"),
+])
+def test_a_message_without_a_reason_gets_no_guess(trained, text, intent):
+    # A plain request states no reason: the form must still ask it.
     component, _ = trained
-    message = Message(data={"text": "8170087700000008", "intent": {"name": "inform"}})
+    message = Message(data={"text": text, "intent": {"name": intent}})
     component.process([message])
     assert message.get("reason_guess") is None
 
@@ -112,3 +120,12 @@ def test_a_button_code_and_the_keywords_still_count():
     assert reason_code(tracker({"text": "x"}), "dispute_reason", "bad_quality") == "bad_quality"
     assert reason_code(tracker({"text": "c'est cassé"}), "dispute_reason", "c'est cassé") == "damaged"
     assert reason_code(tracker({"text": "photos"}), "dispute_reason", "photos") is None
+
+
+def test_an_empty_reason_slot_is_filled_from_the_guess_and_a_given_one_is_kept():
+    latest = {"text": "my phone came with the screen smashed", "reason_guess": {"dispute_reason": "damaged"}}
+    empty = Tracker("u", {"dispute_reason": None}, latest, [], False, None, {}, "action_listen")
+    given = Tracker("u", {"dispute_reason": "wrong_item"}, latest, [], False, None, {}, "action_listen")
+    assert reason_from_message(empty, "dispute_reason") == {"dispute_reason": "damaged"}
+    assert reason_from_message(given, "dispute_reason") == {}
+    assert reason_from_message(empty, "cancel_reason") == {}
