@@ -35,6 +35,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from scipy.sparse import csr_matrix, hstack
 from sklearn.linear_model import LogisticRegression
 
+from bot.components.features import sentence_matrix
 from bot.components.text import words
 
 CLASS_WEIGHTS = (None, "balanced")
@@ -99,6 +100,9 @@ class LinearIntentClassifier(LogisticRegressionClassifier):
 
     def process(self, messages: list[Message]) -> list[Message]:
         return self._classify(messages, second_stage=True)
+
+    def _create_X(self, messages: list[Message]) -> csr_matrix:  # noqa: N802
+        return sentence_matrix(messages)
 
     def _classify(self, messages: list[Message], second_stage: bool) -> list[Message]:
         if not messages:

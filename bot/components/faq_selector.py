@@ -38,8 +38,9 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RESPONSE_KEY, PREDICTED_CON
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.shared.nlu.training_data.util import intent_response_key_to_template_key
-from scipy.sparse import csr_matrix, hstack, vstack
 from sklearn.linear_model import LogisticRegression
+
+from bot.components.features import sentence_matrix
 
 logger = logging.getLogger(__name__)
 
@@ -54,17 +55,6 @@ def may_be_retrieval(message: Message, retrieval_intent: str) -> bool:
     if not ranking and not intent:
         return True  # no classifier ran before us
     return retrieval_intent == intent or retrieval_intent in [e.get("name") for e in ranking[:CANDIDATES]]
-
-
-def sentence_features(messages: list[Message]) -> csr_matrix:
-    """The sparse and dense sentence features of each message, side by side (one row each)."""
-    rows = []
-    for message in messages:
-        sparse = message.get_sparse_features(TEXT)[1]
-        dense = message.get_dense_features(TEXT)[1]
-        rows.append(hstack([csr_matrix(sparse.features if sparse else []),
-                            csr_matrix(dense.features if dense else [])]))
-    return vstack(rows).tocsr()
 
 
 @DefaultV1Recipe.register(
@@ -124,7 +114,7 @@ class LinearResponseSelector(GraphComponent):
             self.clf = LogisticRegression(
                 C=float(self.config["C"]), class_weight=self.config["class_weight"], solver=self.config["solver"],
                 max_iter=int(self.config["max_iter"]), random_state=self.config["random_state"])
-            self.clf.fit(sentence_features(examples), [e.get(INTENT_RESPONSE_KEY) for e in examples])
+            self.clf.fit(sentence_matrix(examples), [e.get(INTENT_RESPONSE_KEY) for e in examples])
         self.persist()
         return self._resource
 
@@ -158,7 +148,7 @@ class LinearResponseSelector(GraphComponent):
         chosen = [m for m in messages if may_be_retrieval(m, self.retrieval_intent)]
         if not chosen:
             return messages
-        for message, probabilities in zip(chosen, self.clf.predict_proba(sentence_features(chosen)), strict=True):
+        for message, probabilities in zip(chosen, self.clf.predict_proba(sentence_matrix(chosen)), strict=True):
             self._set_prediction(message, probabilities)
         return messages
 

@@ -147,8 +147,8 @@ def _only_loanwords(tokens: list[str], model: LanguageModel, language: str) -> b
 
 
 def _swahili_connective(tokens: list[str], index: int) -> bool:
-    """ "ya" joining two words ("status ya order", "refund ya pesa"): Swahili's possessive between
-    English nouns; "see ya", "thank ya" and a closing "ya" are English."""
+    """True for a "ya" joining two words ("status ya order", "refund ya pesa"): Swahili's
+    possessive between English nouns; "see ya", "thank ya" and a closing "ya" are English."""
     return (tokens[index] == "ya" and 0 < index < len(tokens) - 1
             and tokens[index - 1] not in ENGLISH_BEFORE_YA)
 

@@ -148,3 +148,28 @@ def test_training_embeddings_are_cached_by_text(tmp_path):
     assert len(files) == 1
     classifier(tmp_path, dense_weight=4, embedding_cache=str(cache)).train(worded_training())
     assert sorted(cache.glob("*.npz")) == files  # nothing new to embed
+
+
+def test_sentence_rows_equal_rasas_matrix():
+    # bot/components/features.py builds the classifiers' rows without Rasa's combination of the
+    # sequence features; the matrix must be the one Rasa's LogisticRegressionClassifier builds.
+    from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+    from rasa.shared.nlu.constants import FEATURE_TYPE_SEQUENCE
+
+    from bot.components.features import sentence_matrix
+
+    rng = np.random.default_rng(0)
+    messages = []
+    for tokens in (1, 3, 7):
+        msg = Message(data={TEXT: "x " * tokens})
+        for origin, width in (("regex", 4), ("words", 9), ("chars", 13)):
+            msg.add_features(Features(csr_matrix(rng.integers(0, 2, (tokens, width))), FEATURE_TYPE_SEQUENCE, TEXT, origin))
+            msg.add_features(Features(csr_matrix(rng.integers(0, 3, (1, width))), FEATURE_TYPE_SENTENCE, TEXT, origin))
+        msg.add_features(Features(rng.random((1, 5)), FEATURE_TYPE_SENTENCE, TEXT, "dense"))
+        messages.append(msg)
+    bare = Message(data={TEXT: "nothing"})  # a message without features has an empty row in both
+    ours = sentence_matrix(messages)
+    rasas = LogisticRegressionClassifier._create_X(None, messages)
+    assert ours.shape == rasas.shape == (3, 4 + 9 + 13 + 5)
+    assert np.array_equal(ours.toarray(), rasas.toarray())
+    assert sentence_matrix([bare]).shape == LogisticRegressionClassifier._create_X(None, [bare]).shape
