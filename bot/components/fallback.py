@@ -6,6 +6,10 @@ skill would put a question the user never asked. Below ``single_word_threshold``
 gets ``nlu_fallback``, whose clarification offers the likeliest skills as buttons; a one-word
 request the data knows well ("annuler", "refund", "agent", "ndiyo") is far above it.
 
+A message that says two things meaning the same move ("ok thanks bye": thank and goodbye, close
+together) is not ambiguous: the likelier one answers, instead of "Sorry, I didn't understand" at the
+end of a conversation that went well.
+
 A message that only names a topic with several skills ("my dispute", "mon litige": open one or
 withdraw one?) gets ``nlu_fallback`` whatever the confidence (``actions/skills/catalogue.py``,
 ``TOPICS``); the clarification then offers that topic's skills.
@@ -17,11 +21,14 @@ from typing import Any
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
-from rasa.shared.nlu.constants import INTENT, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from actions.skills.catalogue import topic_of
 from bot.components.text import words
+
+# Intents whose answers both fit a message that says both.
+INTERCHANGEABLE = (frozenset({"thank", "goodbye"}),)
 
 
 @DefaultV1Recipe.register(
@@ -33,6 +40,14 @@ class ShortMessageFallbackClassifier(FallbackClassifier):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {**FallbackClassifier.get_default_config(), "single_word_threshold": 0.5}
+
+    def _nlu_prediction_ambiguous(self, message: Message) -> tuple[bool, float | None]:
+        ambiguous, difference = super()._nlu_prediction_ambiguous(message)
+        if ambiguous:
+            top_two = {entry.get("name") for entry in (message.get(INTENT_RANKING_KEY) or [])[:2]}
+            if any(top_two <= group for group in INTERCHANGEABLE):
+                return False, difference
+        return ambiguous, difference
 
     def _should_fallback(self, message: Message) -> bool:
         if super()._should_fallback(message):

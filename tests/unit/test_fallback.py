@@ -52,3 +52,25 @@ def test_a_message_naming_only_a_topic_with_two_skills_is_asked_about(tmp_path):
 def test_a_request_about_the_topic_keeps_its_intent(tmp_path):
     for text in ("withdraw my dispute", "je veux ouvrir un litige", "nataka kufuta mgogoro wangu"):
         assert classify(tmp_path, text, "cancel_dispute", 0.92) == "cancel_dispute", text
+
+
+def ranked(tmp_path, ranking: list[tuple[str, float]], text: str = "ok thanks bye") -> str:
+    component = ShortMessageFallbackClassifier.create(
+        {**ShortMessageFallbackClassifier.get_default_config(), "threshold": 0.35, "ambiguity_threshold": 0.05},
+        LocalModelStorage(tmp_path), Resource("fallback"), ExecutionContext(None),
+    )
+    message = Message(data={"text": text, "entities": [],
+                            "intent": {"name": ranking[0][0], "confidence": ranking[0][1]},
+                            "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking]})
+    return component.process([message])[0].get("intent")["name"]
+
+
+def test_thanks_and_goodbye_together_are_not_ambiguous(tmp_path):
+    # "ok thanks bye" was "Sorry, I didn't understand" at the end of a conversation that went well.
+    assert ranked(tmp_path, [("thank", 0.51), ("goodbye", 0.48)]) == "thank"
+    assert ranked(tmp_path, [("goodbye", 0.50), ("thank", 0.47)]) == "goodbye"
+
+
+def test_other_close_pairs_are_still_asked_about(tmp_path):
+    assert ranked(tmp_path, [("cancel_order", 0.51), ("restore_order", 0.48)], "cancel undo") == "nlu_fallback"
+    assert ranked(tmp_path, [("thank", 0.51), ("affirm", 0.48)], "ok thanks") == "nlu_fallback"
