@@ -83,26 +83,27 @@ def reason_from_text(kind: str, text: Any) -> str | None:
     return None
 
 
+def reason_guess(tracker: Tracker, kind: str) -> str | None:
+    """The NLU's reading of the whole latest message as a reason code, if it made one."""
+    guess = ((tracker.latest_message or {}).get(REASON_GUESS) or {}).get(kind)
+    return guess if guess in REASON_CODES[kind] else None
+
+
 def message_reason(tracker: Tracker, kind: str) -> str | None:
     """The reason code the NLU read in the latest message: a reason entity it mapped to a code,
     else its reading of the whole message (a reason said in words no entity covered)."""
-    latest = tracker.latest_message or {}
-    codes = REASON_CODES[kind]
-    for found in reversed(latest.get("entities") or []):
-        if found.get("entity") == kind and found.get("value") in codes:
+    for found in reversed((tracker.latest_message or {}).get("entities") or []):
+        if found.get("entity") == kind and found.get("value") in REASON_CODES[kind]:
             return found["value"]
-    guess = (latest.get(REASON_GUESS) or {}).get(kind)
-    return guess if guess in codes else None
+    return reason_guess(tracker, kind)
 
 
 def reason_from_message(tracker: Tracker, kind: str) -> dict[str, Any]:
     """Fills an empty reason slot from the NLU's reading of the whole message: a complaint that
     opens the form ("my phone came with the screen smashed") or a reason said beside an order
     number, in words no entity covered. The form's validator then checks it like any answer."""
-    if tracker.get_slot(kind) is not None:
-        return {}
-    guess = ((tracker.latest_message or {}).get(REASON_GUESS) or {}).get(kind)
-    return {kind: guess} if guess in REASON_CODES[kind] else {}
+    guess = reason_guess(tracker, kind) if tracker.get_slot(kind) is None else None
+    return {kind: guess} if guess else {}
 
 
 def reason_code(tracker: Tracker, kind: str, value: Any) -> str | None:
