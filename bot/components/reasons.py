@@ -11,7 +11,8 @@ This component learns the code from the same annotations: every ``dispute_reason
 At inference it
 
 * gives an extracted reason entity whose value is not a code the likeliest code (when the model
-  is confident enough), so the slot mapping fills the slot with a code;
+  is confident enough), so the slot mapping fills the slot with a code, and keeps one reason
+  entity of each kind (the slot mapping would take the last one, whatever it says);
 * adds ``reason_guess`` to the parse result: the code for the whole message, for messages whose
   intent can carry that reason. The form reads it when the buyer answered the reason question in
   words the entity extractor did not mark.
@@ -184,6 +185,7 @@ class ReasonClassifier(GraphComponent):
                     found["value"] = code
                     found.setdefault("processors", []).append(type(self).__name__)
             if entities:
+                entities = self._one_reason_per_kind(text, entities)
                 message.set(ENTITIES, entities, add_to_output=True)
             intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
             guesses = {}
@@ -198,6 +200,21 @@ class ReasonClassifier(GraphComponent):
             if guesses:
                 message.set(REASON_GUESS, guesses, add_to_output=True)
         return messages
+
+    def _one_reason_per_kind(self, text: str, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Several spans of one reason kind ("tracking says delivered but I have nothing, already
+        asked the neighbours"): Rasa's slot mapping would take the last, whatever it says. Keep the
+        one whose code agrees with the reading of the whole message, else the first with a code."""
+        dropped: list[int] = []
+        for entity in self.models:
+            spans = [found for found in entities if found.get("entity") == entity]
+            if len(spans) < 2:
+                continue
+            coded = [found for found in spans if found.get("value") in CODES[entity]]
+            whole, _ = self.predict(entity, text)
+            chosen = next((found for found in coded if found["value"] == whole), (coded or spans)[0])
+            dropped += [id(found) for found in spans if found is not chosen]
+        return [found for found in entities if id(found) not in dropped]
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data

@@ -129,3 +129,18 @@ def test_an_empty_reason_slot_is_filled_from_the_guess_and_a_given_one_is_kept()
     assert reason_from_message(empty, "dispute_reason") == {"dispute_reason": "damaged"}
     assert reason_from_message(given, "dispute_reason") == {}
     assert reason_from_message(empty, "cancel_reason") == {}
+
+
+def test_one_reason_per_kind_the_one_the_whole_message_agrees_with(trained):
+    # Rasa's slot mapping takes the last span; a side remark must not become the reason.
+    component, _ = trained
+    text = "my parcel never arrived at all, I already asked the neighbours twice"
+    first, second = (0, text.index(" at all")), (text.index("I already"), len(text))
+    message = Message(data={"text": text, "intent": {"name": "order_not_received"}, "entities": [
+        {"entity": "dispute_reason", "value": text[slice(*first)], "start": first[0], "end": first[1]},
+        {"entity": "dispute_reason", "value": "damaged", "start": second[0], "end": second[1]},
+        {"entity": "order_id", "value": "8170087700000007", "start": 0, "end": 0}]})
+    component.process([message])
+    reasons = [e["value"] for e in message.get("entities") if e["entity"] == "dispute_reason"]
+    assert reasons == ["not_received"]
+    assert [e["entity"] for e in message.get("entities")] == ["dispute_reason", "order_id"]
