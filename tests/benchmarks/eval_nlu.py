@@ -12,7 +12,8 @@ config + data + our components, see ``nlu_models.py``) and scored on:
   topic accuracy (``faq/<topic>`` exact) as a second column, macro-F1, ``order_id`` F1, language ID
   (gold: ``switch_to`` for switch_language, else the file's language; messages without letters are
   not scored), accuracy per kind (request, problem, question, followup...) and the top confusions as
-  label pairs only: the texts are never printed;
+  label pairs only: the texts are never printed; the second blind set ``tests/nlu/blind2/`` (new
+  writers, frozen before round 7) the same way, beside it;
 * the held-out splits ``tests/nlu/<lang>/test.yml``: intent accuracy and macro-F1 (a ``faq``
   prediction counts as ``faq/<topic>`` from the response selector's ``intent_response_key``),
   ``order_id`` entity F1, language-ID accuracy (parse key ``language``) for sentences and for
@@ -62,6 +63,7 @@ PIPELINES = ("ours", "stock")
 # ../shared/eval-data beside the checkout; EVAL_DATA=... for a checkout elsewhere (a git worktree).
 EVAL_DATA = Path(os.environ.get("EVAL_DATA") or ROOT.parent / "shared" / "eval-data")
 BLIND = ROOT / "tests" / "nlu" / "blind"
+BLIND2 = ROOT / "tests" / "nlu" / "blind2"  # a second blind set, frozen before round 7 (its README)
 KINDS = ("request", "problem", "question", "followup", "smalltalk", "other")
 RESULTS = ROOT / "results" / "eval"
 SEED = 20240607
@@ -376,10 +378,11 @@ def confusion_png(gold: list[str], pred: list[str], title: str, path: Path) -> N
 
 
 def evaluate(name: str, parser: Parser, sets: dict[str, Any]) -> dict[str, Any]:
-    metrics: dict[str, Any] = {"blind": {}, "heldout": {}, "massive": {}, "bitext": None}
+    metrics: dict[str, Any] = {"blind": {}, "blind2": {}, "heldout": {}, "massive": {}, "bitext": None}
     has_lid = name != "stock"
-    for lang, rows in (sets.get("blind") or {}).items():
-        metrics["blind"][lang] = score_blind(parser, rows, lang, has_lid)
+    for key in ("blind", "blind2"):
+        for lang, rows in (sets.get(key) or {}).items():
+            metrics[key][lang] = score_blind(parser, rows, lang, has_lid)
     for lang in sets.get("heldout") or {}:
         gold, pred, latencies = [], [], []
         tp = fp = fn = 0
@@ -514,14 +517,17 @@ def _heldout_report(results: dict[str, dict[str, Any]], names: list[str]) -> lis
     return out
 
 
-def _blind_report(results: dict[str, dict[str, Any]], names: list[str], directory: Path) -> list[str]:
-    title = ("tests/nlu/blind/<lang>.yml, written without access to data/nlu" if directory.resolve() == BLIND
-             else f"{directory}/<lang>.yml in its place")
-    out = ["", f"## Blind set ({title})", ""]
+def _blind_report(results: dict[str, dict[str, Any]], names: list[str], directory: Path,
+                  key: str = "blind") -> list[str]:
+    if directory.resolve() in (BLIND, BLIND2):
+        title = f"tests/nlu/{directory.name}/<lang>.yml, written without access to data/nlu"
+    else:
+        title = f"{directory}/<lang>.yml in its place"
+    out = ["", f"## {'Second blind' if key == 'blind2' else 'Blind'} set ({title})", ""]
     rows = []
     for lang in LANGS:
         for n in names:
-            b = results[n]["blind"][lang]
+            b = results[n][key][lang]
             kinds = [f"{b['by_kind'][k][0]}/{b['by_kind'][k][1]}" if k in b["by_kind"] else "-" for k in KINDS]
             rows.append([lang, n, b["n"], b["intent_acc"], b["topic_acc"], b["macro_f1"], b["order_id_f1"],
                          b["lid"], b["lid_in_conversation"], *kinds])
@@ -533,8 +539,8 @@ def _blind_report(results: dict[str, dict[str, Any]], names: list[str], director
             "the intent level. Confusions are gold -> predicted at the intent level.", ""]
     for n in names:
         for lang in LANGS:
-            errors = results[n]["blind"][lang]["top_errors"]
-            out.append(f"- {n}/{lang} blind confusions: " + ("; ".join(errors) or "none"))
+            errors = results[n][key][lang]["top_errors"]
+            out.append(f"- {n}/{lang} {key} confusions: " + ("; ".join(errors) or "none"))
     return out
 
 
@@ -546,6 +552,8 @@ def report(results: dict[str, dict[str, Any]], training: dict[str, Any], args: a
         f"{', reused' if training[n]['reused'] else ''})" for n in names))
     if results[names[0]]["blind"]:
         out += _blind_report(results, names, args.blind_dir)
+    if results[names[0]].get("blind2"):
+        out += _blind_report(results, names, BLIND2, "blind2")
     if results[names[0]]["heldout"]:
         out += _heldout_report(results, names)
     if any(results[n]["massive"] for n in names):
@@ -581,6 +589,13 @@ def report(results: dict[str, dict[str, Any]], training: dict[str, Any], args: a
                         + [_verdict(values[0], TARGETS["blind_intent_acc"])])
             values = [results[n]["blind"][lang]["lid"] for n in names]
             rows.append([f"blind LID ({lang})", f">= {TARGETS['blind_lid']:.2f}"] + values
+                        + [_verdict(values[0], TARGETS["blind_lid"])])
+        if results[names[0]].get("blind2"):
+            values = [results[n]["blind2"][lang]["intent_acc"] for n in names]
+            rows.append([f"second blind intent accuracy ({lang})", f">= {TARGETS['blind_intent_acc']:.2f}"]
+                        + values + [_verdict(values[0], TARGETS["blind_intent_acc"])])
+            values = [results[n]["blind2"][lang]["lid"] for n in names]
+            rows.append([f"second blind LID ({lang})", f">= {TARGETS['blind_lid']:.2f}"] + values
                         + [_verdict(values[0], TARGETS["blind_lid"])])
         if not results[names[0]]["heldout"]:
             continue
@@ -629,6 +644,8 @@ def main() -> None:
     names = [args.only] if args.only else list(PIPELINES)
     started = time.perf_counter()
     sets: dict[str, Any] = {"blind": {lang: blind(lang, args.blind_dir.resolve()) for lang in LANGS}}
+    if args.blind_dir.resolve() == BLIND:  # the second blind set goes with the first, not with --blind-dir
+        sets["blind2"] = {lang: blind(lang, BLIND2) for lang in LANGS}
     if not args.blind_only:
         sets["heldout"] = {lang: heldout(lang) for lang in LANGS}
     if not (args.no_public or args.blind_only):
