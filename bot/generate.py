@@ -157,8 +157,13 @@ ANSWER_AND_RESUME = {
     "bot_challenge": "utter_iamabot",
     "out_of_scope": "utter_out_of_scope",
 }
-# intent -> the action that ends the form
-END_FORM = {"deny": ("stop on deny", "action_stop_form"), "request_human": ("hand over on request", "action_handoff")}
+# intent -> the action that ends the form, then what is said after it. A goodbye at a form's
+# question is the user leaving: saying goodbye and asking the question again would keep them.
+END_FORM = {
+    "deny": ("stop on deny", "action_stop_form", ()),
+    "request_human": ("hand over on request", "action_handoff", ()),
+    "goodbye": ("stop on goodbye", "action_stop_form", ("utter_goodbye",)),
+}
 
 
 def interruptions() -> dict[str, Any]:
@@ -170,11 +175,12 @@ def interruptions() -> dict[str, Any]:
                 "condition": [{"active_loop": form}],
                 "steps": [{"intent": intent}, {"action": answer}, {"action": form}, {"active_loop": form}],
             })
-        for intent, (label, action) in END_FORM.items():
+        for intent, (label, action, after) in END_FORM.items():
             rules.append({
                 "rule": f"{form}: {label}",
                 "condition": [{"active_loop": form}],
-                "steps": [{"intent": intent}, {"action": action}, {"active_loop": None}],
+                "steps": [{"intent": intent}, {"action": action}, {"active_loop": None},
+                          *({"action": then} for then in after)],
             })
     return {"version": "3.1", "rules": rules}
 

@@ -50,6 +50,12 @@ TOPICS: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
 }
 TOPIC_FILLERS = frozenset({"my", "the", "a", "an", "about", "re", "mon", "ma", "mes", "le", "la",
                            "les", "un", "une", "wangu", "yangu", "langu", "zangu", "kuhusu"})
+# Words that point away from the order just discussed: "and my other order?", "l'autre commande",
+# "oda nyingine je?". The same question again without one of them ("when will it arrive?" right
+# after a status answer) is about the same order (actions/skills/forms.py, ``asked_again``).
+OTHER_ORDER_WORDS = frozenset({"other", "another", "others", "second", "different",
+                               "autre", "autres", "deuxieme", "seconde",
+                               "nyingine", "ingine", "zingine", "tofauti"})
 # Where the NLU puts its reading of a whole message as a reason code (bot/components/reasons.py);
 # the dispute and cancellation forms read it (actions/skills/forms.py).
 REASON_GUESS = "reason_guess"
@@ -69,6 +75,10 @@ def topic_of(text: str) -> str | None:
         if any(t in nouns for t in tokens) and all(t in nouns or t in TOPIC_FILLERS for t in tokens):
             return topic
     return None
+
+
+def names_another_order(text: str) -> bool:
+    return any(token in OTHER_ORDER_WORDS for token in _WORD.findall(fold(str(text or ""))))
 
 
 def topic_skills(text: str) -> tuple[str, ...]:

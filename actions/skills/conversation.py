@@ -10,6 +10,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.skills import context as ctx
 from actions.skills.catalogue import topic_skills
+from actions.skills.followups import another_order
 from actions.skills.forms import reset_run_slots
 from actions.skills.handoff import ActionHandoff  # noqa: F401 - moved; skills.py imports it from here
 from actions.skills.localise import glossary
@@ -46,6 +47,9 @@ class ActionClarify(Action):
         if not str(message.get("text") or "").strip():
             dispatcher.utter_message(response="utter_empty_message")
             return []
+        switched = another_order(tracker)  # "and my other order?", which the NLU alone cannot place
+        if switched is not None:
+            return switched
         # Only skills the model found plausible are worth a button; a person is always one request away.
         ranking = message.get("intent_ranking") or []
         titles = skill_titles()

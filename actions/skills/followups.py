@@ -10,7 +10,8 @@ meaning from the NLU alone, so three rules send them here (``data/rules/conversa
 * **no** (``action_decline_offer``): nothing starts; "anything else?".
 * **an order number** (``action_order_followup``): the skill a policy answer just offered, else the
   skill the user last used (a second order: "and this one?"), starts for that order; with neither, the
-  user picks what to do with it (buttons).
+  user picks what to do with it (buttons). "And my other order?" without a number starts the last
+  skill for an order still to choose (``another_order``), also when the NLU was unsure of it.
 
 A skill starts by setting the slots its button would set and running its form next
 (``FollowupAction``): the form validates the pre-filled order number as if the user had typed it, so
@@ -28,7 +29,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.skills.catalogue import BY_INTENT
+from actions.skills.catalogue import BY_INTENT, names_another_order
 from actions.skills.forms import RUN_SLOTS
 
 HANDOFF_INTENT = "request_human"
@@ -104,6 +105,18 @@ def start_skill(tracker: Tracker, intent: str, entities: dict[str, Any]) -> list
     return events
 
 
+def another_order(tracker: Tracker) -> list[EventType] | None:
+    """ "And my other order?" right after a skill answered about one: the same skill, for an order
+    the form asks for (the list of the customer's orders, or its number). None when the message
+    does not point away from the last order or no skill was used yet."""
+    last = tracker.get_slot("last_skill")
+    if last not in BY_INTENT or message_order_number(tracker) is not None:
+        return None
+    if not names_another_order((tracker.latest_message or {}).get("text")):
+        return None
+    return [SlotSet("order_id", None), *start_skill(tracker, last, {})]
+
+
 class ActionAcceptOffer(Action):
     def name(self) -> str:
         return "action_accept_offer"
@@ -131,7 +144,11 @@ class ActionOrderFollowup(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         number = message_order_number(tracker)
-        if number is None:  # an e-mail, a phone or a reason with nothing asked: what for?
+        if number is None:
+            switched = another_order(tracker)
+            if switched is not None:
+                return switched
+            # an e-mail, a phone or a reason with nothing asked: what for?
             dispatcher.utter_message(response="utter_ask_what_to_do")
             return []
         # "Tell me the order number and I'll check" -> that order; after an answer about one order,

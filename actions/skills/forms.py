@@ -24,7 +24,7 @@ from actions.orders.rules import REFUSALS, Code
 from actions.orders.views import OrderView
 from actions.skills import context as ctx
 from actions.skills import ratelimit
-from actions.skills.catalogue import BY_FORM, REASON_GUESS, fold
+from actions.skills.catalogue import BY_FORM, REASON_GUESS, fold, names_another_order
 from actions.skills.context import ServiceUnavailable, call, service
 from actions.skills.localise import Localiser
 
@@ -187,8 +187,8 @@ class OrderFormValidator(FormValidationAction, ABC):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         if self.asked_again(tracker):
-            # The same question again without a number ("where is my refund?" twice) is about
-            # another order: ask which, instead of answering about the last one again.
+            # The same question again about "the other order", without its number: ask which,
+            # instead of answering about the last one again.
             return [SlotSet("order_id", None)]
         if tracker.get_slot("contact") == "verified" and await self.identified(tracker) is None:
             # The verification ran out in the middle of the form (time, session, sign-out): the
@@ -204,8 +204,21 @@ class OrderFormValidator(FormValidationAction, ABC):
             return False
         if (message.get("intent") or {}).get("name") != skill.intent or message_entity(tracker, "order_id"):
             return False
+        if not (names_another_order(message.get("text")) or self.repeated_request(tracker)):
+            return False  # "when will it arrive?" after a status answer: the same order
         # The form is being activated: it has asked nothing yet in this run.
         return (tracker.active_loop or {}).get("name") != self.form or tracker.get_slot("requested_slot") is None
+
+    @staticmethod
+    def repeated_request(tracker: Tracker) -> bool:
+        """The request that started the last run, said again word for word ("where is my refund?"
+        twice): the user starts over, for another order; a new question is a follow-up."""
+        def words(text: Any) -> list[str]:
+            return re.findall(r"\w+", fold(str(text or "")))
+
+        said = words((tracker.latest_message or {}).get("text"))
+        earlier = [event for event in tracker.events if event.get("event") == "user"][:-1]
+        return bool(said) and any(words(event.get("text")) == said for event in earlier)
 
     def failed(self, dispatcher: CollectingDispatcher, tracker: Tracker, slots: dict[str, Any]) -> dict[str, Any]:
         failures = (tracker.get_slot("form_failures") or 0) + 1

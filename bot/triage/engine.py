@@ -62,6 +62,7 @@ QUEUE_BY_FAQ = {
     "delivery_time": "delivery",
     "contact_seller": "other",
     "safe_buying": "other",
+    "find_order_number": "other",
 }
 # First reply for intents that need no order.
 REPLY_BY_INTENT = {

@@ -1,0 +1,65 @@
+"""Follow-ups that point at another order than the one just discussed ("and my other order?")."""
+
+from __future__ import annotations
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.events import FollowupAction, SlotSet
+
+from actions.skills.catalogue import names_another_order
+from actions.skills.followups import another_order
+
+
+def tracker(text: str, last_skill: str | None = "order_status", entities: list | None = None) -> Tracker:
+    return Tracker(
+        sender_id="t", slots={"last_skill": last_skill, "order_id": "8170087700000006"},
+        latest_message={"text": text, "intent": {"name": "inform"}, "entities": entities or []},
+        events=[], paused=False, followup_action=None, active_loop={}, latest_action_name="action_listen",
+    )
+
+
+@pytest.mark.parametrize("text", ["and my other order?", "what about the second one", "et mon autre commande ?",
+                                  "et l'autre cmd", "na oda yangu nyingine je?", "ile ingine?"])
+def test_words_that_point_away_from_the_last_order(text):
+    assert names_another_order(text)
+
+
+@pytest.mark.parametrize("text", ["when will it arrive?", "elle arrive quand ?", "itafika lini?",
+                                  "where is my order", "kitu kingine", ""])
+def test_questions_about_the_same_order(text):
+    assert not names_another_order(text)
+
+
+def test_the_last_skill_starts_again_for_an_order_still_to_choose():
+    events = another_order(tracker("et mon autre commande ?"))
+    assert events[0] == SlotSet("order_id", None)
+    assert events[-1] == FollowupAction("status_form")
+
+
+def test_no_switch_without_a_previous_skill_or_with_a_number():
+    assert another_order(tracker("and my other order?", last_skill=None)) is None
+    number = [{"entity": "order_id", "value": "8170087700000003"}]
+    assert another_order(tracker("and my other order 8170087700000003", entities=number)) is None
+    assert another_order(tracker("when will it arrive?")) is None
+
+
+def status_run(*texts: str) -> Tracker:
+    """A status form being activated again after an answer: the user's messages in order."""
+    events = [{"event": "user", "text": t, "parse_data": {"intent": {"name": "order_status"}}} for t in texts]
+    return Tracker(
+        sender_id="t", slots={"last_skill": "order_status", "order_id": "8170087700000006"},
+        latest_message={"text": texts[-1], "intent": {"name": "order_status"}, "entities": []},
+        events=events, paused=False, followup_action=None, active_loop={}, latest_action_name="action_listen",
+    )
+
+
+@pytest.mark.parametrize("texts, again", [
+    (("where is my order 8170087700000006", "when will it arrive?"), False),  # about the order just shown
+    (("where is my order?", "where is my order?"), True),  # the same request again: another order
+    (("ou est ma commande", "Où est ma commande ?"), True),
+    (("oda yangu iko wapi", "na oda yangu nyingine je?"), True),
+])
+def test_the_same_question_again_is_about_another_order_only_when_it_says_so(texts, again):
+    from actions.skills.forms import ValidateStatusForm
+
+    assert ValidateStatusForm().asked_again(status_run(*texts)) is again
