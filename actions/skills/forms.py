@@ -114,6 +114,7 @@ def reason_code(tracker: Tracker, kind: str, value: Any) -> str | None:
     return message_reason(tracker, kind) or reason_from_text(kind, text)
 
 
+FIND_ORDER_NUMBER = "utter_faq/find_order_number"  # where the number is (the FAQ topic's answer)
 SERVICE_RESPONSES = {Code.ORDER_NOT_FOUND: "utter_order_not_found", Code.INVALID_ORDER_NUMBER: "utter_invalid_order_id"}
 
 
@@ -233,7 +234,10 @@ class OrderFormValidator(FormValidationAction, ABC):
     ) -> dict[str, Any]:
         digits = ctx.normalise_order_number(value)
         if not ctx.plausible_order_number(digits):
-            dispatcher.utter_message(response="utter_invalid_order_id")
+            # No digit at all ("sijui", "the blue dress"): the buyer does not have the number at
+            # hand, so say where to find it rather than that this is not one.
+            has_digits = any(ch.isdigit() for ch in str(value or ""))
+            dispatcher.utter_message(response="utter_invalid_order_id" if has_digits else FIND_ORDER_NUMBER)
             return self.failed(dispatcher, tracker, {"order_id": None})
         if ratelimit.refused(tracker, dispatcher):  # too many failed verifications: cooldown
             return {"order_id": None, "task_blocked": True}

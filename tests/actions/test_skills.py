@@ -263,6 +263,12 @@ def test_three_bad_order_numbers_stop_the_form(service):
     assert slots["task_blocked"] is True and slots["form_failures"] == 3
 
 
+def test_words_instead_of_an_order_number_get_where_to_find_it(service):
+    messages, result = validate(ValidateStatusForm(), "order_id", "the blue dress", tracker())
+    assert responses(messages) == ["utter_faq/find_order_number"]
+    assert result["order_id"] is None and result["form_failures"] == 1
+
+
 @pytest.mark.parametrize("topic, skill", [("faq/cancel_how", "cancel_order"), ("faq/restore_cancelled", "restore_order"),
                                           ("faq/safe_buying", None), ("faq/seller_asks_close_dispute", None)])
 def test_policy_answer_offers_the_matching_skill(topic, skill):
