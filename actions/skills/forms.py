@@ -106,6 +106,13 @@ def reason_from_message(tracker: Tracker, kind: str) -> dict[str, Any]:
     return {kind: guess} if guess else {}
 
 
+def bare_yes(tracker: Tracker) -> bool:
+    """ "yes", "oui", "ndio" where the form asked for words (a reason, a description): an answer to
+    a question the bot did not ask, not the reason or the description itself."""
+    message = tracker.latest_message or {}
+    return (message.get("intent") or {}).get("name") == "affirm" and not message.get("entities")
+
+
 def reason_code(tracker: Tracker, kind: str, value: Any) -> str | None:
     """The code of a reason answer: a code itself (a button), what the NLU read, else a keyword."""
     text = str(value or "").strip()
@@ -327,6 +334,8 @@ class ValidateCancelForm(OrderFormValidator):
 
     async def validate_cancel_reason(self, value, dispatcher, tracker, domain):
         code = reason_code(tracker, "cancel_reason", value)
+        if code is None and bare_yes(tracker):
+            return self.failed(dispatcher, tracker, {"cancel_reason": None})  # asked again, with its buttons
         # A reason we cannot classify is still the user's reason: file it as "other".
         return {"cancel_reason": code or "other"}
 
@@ -392,9 +401,8 @@ class ValidateDisputeForm(OrderFormValidator):
 
     async def validate_dispute_description(self, value, dispatcher, tracker, domain):
         text = re.sub(r"\s+", " ", str(value or "")).strip()
-        if len(text) < 3:
-            dispatcher.utter_message(response="utter_ask_dispute_description")
-            return self.failed(dispatcher, tracker, {"dispute_description": None})
+        if len(text) < 3 or bare_yes(tracker):
+            return self.failed(dispatcher, tracker, {"dispute_description": None})  # the form asks again
         return {"dispute_description": text[:1000]}
 
     async def validate_dispute_evidence(self, value, dispatcher, tracker, domain):
