@@ -40,24 +40,6 @@ def test_blind_set_is_disjoint_from_training_data():
         assert not copied, f"blind {lang} messages copied into data/nlu: {copied[:5]}"
 
 
-def test_second_blind_set_is_disjoint_from_training_data():
-    # Compared folded for accents, case and punctuation (tests/benchmarks/check_leak.py), with the
-    # coincidences recorded when it was frozen.
-    import sys
-
-    sys.path.insert(0, str(ROOT / "tests" / "benchmarks"))
-    import check_leak
-
-    training = {check_leak.norm(text) for _, text in check_leak.ours([])}
-    coincidences = json.loads((BLIND2 / "coincidences.json").read_text())
-    for lang in ("en", "fr", "sw"):
-        messages = yaml.safe_load((BLIND2 / f"{lang}.yml").read_text())["messages"]
-        assert len(messages) >= 150
-        copied = [m["text"] for m in messages if check_leak.norm(m["text"]) in training
-                  and check_leak.norm(m["text"]) not in coincidences[lang]]
-        assert not copied, f"blind2 {lang} messages copied into data/nlu: {copied[:5]}"
-
-
 def test_held_out_split_is_disjoint_from_training_data():
     # The held-out split (tests/nlu/<lang>) measures the data's own style only while none of it is
     # trained on: folded for accents, case and punctuation, as tests/benchmarks/check_leak.py compares.
@@ -71,20 +53,23 @@ def test_held_out_split_is_disjoint_from_training_data():
     assert not copied, f"held-out messages in data/nlu: {copied[:5]}"
 
 
-def test_dev_set_is_disjoint_from_training_data():
-    # tests/nlu/dev guides decisions and may be read message by message, never copied: the messages
-    # the training data already had when it was written (short everyday ones) are recorded there.
+@pytest.mark.parametrize("folder", ["dev", "blind2"])
+def test_set_is_disjoint_from_training_data(folder):
+    # tests/nlu/dev guides decisions and may be read message by message, never copied; the second
+    # blind set is never read. Compared folded for accents, case and punctuation
+    # (tests/benchmarks/check_leak.py); the messages the training data already had when a set was
+    # written (short everyday ones) are recorded beside it.
     import sys
 
     sys.path.insert(0, str(ROOT / "tests" / "benchmarks"))
     import check_leak
 
-    dev = ROOT / "tests" / "nlu" / "dev"
+    directory = ROOT / "tests" / "nlu" / folder
     training = {check_leak.norm(text) for _, text in check_leak.ours([])}
-    coincidences = json.loads((dev / "coincidences.json").read_text())
+    coincidences = json.loads((directory / "coincidences.json").read_text())
     for lang in ("en", "fr", "sw"):
-        messages = yaml.safe_load((dev / f"{lang}.yml").read_text())["messages"]
+        messages = yaml.safe_load((directory / f"{lang}.yml").read_text())["messages"]
         assert len(messages) >= 150
         copied = [m["text"] for m in messages if check_leak.norm(m["text"]) in training
                   and check_leak.norm(m["text"]) not in coincidences[lang]]
-        assert not copied, f"dev {lang} messages copied into data/nlu: {copied[:5]}"
+        assert not copied, f"{folder} {lang} messages copied into data/nlu: {copied[:5]}"
