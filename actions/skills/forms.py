@@ -251,6 +251,12 @@ class OrderFormValidator(FormValidationAction, ABC):
         try:
             customer = await ctx.identify(tracker)
             if customer is None:
+                contact = message_entity(tracker, "contact")
+                if contact and tracker.get_slot("requested_slot") != "contact":
+                    # The number and the e-mail/phone in one message ("order 8170..., my email is
+                    # ..."): checked together, instead of asking for what was just given.
+                    verified = await self.verify_contact(digits, str(contact).strip()[:200], dispatcher, tracker)
+                    return {"order_id": digits, **verified}
                 return {"order_id": digits}  # who is asking is checked with `contact`
             # Not remembered: a token or a channel identity is checked again at every message.
             return await self.check_owned(digits, customer, dispatcher, tracker, {"order_id": digits})
@@ -267,6 +273,12 @@ class OrderFormValidator(FormValidationAction, ABC):
             # Nothing typed, or another order number instead of the contact: that number is the
             # order now (the order_id slot took it), and the contact is asked for it.
             return {"contact": None}
+        return await self.verify_contact(order_number, contact, dispatcher, tracker)
+
+    async def verify_contact(
+        self, order_number: str, contact: str, dispatcher: CollectingDispatcher, tracker: Tracker,
+    ) -> dict[str, Any]:
+        """Does this e-mail/phone own this order? Rate-limited; remembered for the session when it does."""
         if ratelimit.refused(tracker, dispatcher, contact=contact, order_number=order_number):
             return {"contact": None, "order_id": None, "task_blocked": True}
         try:
