@@ -144,6 +144,33 @@ def value_before_message(tracker: Tracker, slot: str) -> Any:
     return None
 
 
+# Bot turns after which an earlier e-mail/phone is spent: it was asked for (an answer, checked then),
+# or a verification has run since (it matched, or it did not and must not be tried again unasked).
+CONTACT_TURNS = frozenset({"utter_ask_contact", "utter_verified", "utter_order_not_found"})
+
+
+def volunteered_contact(tracker: Tracker) -> Any:
+    """An e-mail/phone the user typed earlier in this session without being asked ("hello, my email
+    is ..."), not yet checked: used once, with the order number that comes next. A sign-out starts a
+    new session, so nothing typed before it is used."""
+    events = tracker.events
+    last_user = max((i for i, event in enumerate(events) if event.get("event") == "user"), default=0)
+    candidate = None
+    for event in reversed(events[:last_user]):
+        kind = event.get("event")
+        said = (event.get("metadata") or {}).get("utter_action") if kind == "bot" else None
+        if candidate is None:
+            if kind == "session_started" or said in CONTACT_TURNS:
+                return None  # nothing since the session started, or spent
+            if kind == "user":
+                candidate = next((found.get("value") for found in (event.get("parse_data") or {}).get("entities") or []
+                                  if found.get("entity") == "contact" and found.get("value")), None)
+        elif kind in ("bot", "user", "session_started"):
+            # What came before the message that gave it: the contact question makes it an answer.
+            return None if said == "utter_ask_contact" else candidate
+    return candidate
+
+
 def message_entity(tracker: Tracker, entity: str) -> Any:
     for found in (tracker.latest_message or {}).get("entities") or []:
         if found.get("entity") == entity:
@@ -251,10 +278,11 @@ class OrderFormValidator(FormValidationAction, ABC):
         try:
             customer = await ctx.identify(tracker)
             if customer is None:
-                contact = message_entity(tracker, "contact")
+                contact = message_entity(tracker, "contact") or volunteered_contact(tracker)
                 if contact and tracker.get_slot("requested_slot") != "contact":
                     # The number and the e-mail/phone in one message ("order 8170..., my email is
-                    # ..."): checked together, instead of asking for what was just given.
+                    # ..."), or the e-mail/phone said just before ("hello, my email is ..."):
+                    # checked together, instead of asking for what was just given.
                     verified = await self.verify_contact(digits, str(contact).strip()[:200], dispatcher, tracker)
                     return {"order_id": digits, **verified}
                 return {"order_id": digits}  # who is asking is checked with `contact`

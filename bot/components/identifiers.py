@@ -25,8 +25,15 @@ from bot.components.order_id import PHONE_RE, find_order_numbers
 EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 # Local (0712 345 678) and international (+254 712 345 678) phone numbers, 9 to 15 digits.
 LOCAL_PHONE_RE = re.compile(r"(?<![\d+])0\d(?:[ \-.]?\d){7,12}(?!\d)")
-FILLER_RE = re.compile(r"[\s,;:.!?#()\-]+|\b(?:no|n°|nr|num|number|numero|namba|email|e-mail|mail|tel|phone|simu)\b",
-                       re.IGNORECASE)
+# Words that only introduce an identifier ("my email is ...", "voici mon numéro ...", "simu yangu
+# ni ..."): a message of these and identifiers is still nothing but an answer. Without them, "my
+# email is oliver@..." was left to the classifier, which read the address as out of scope.
+INTRODUCING = ("no|n°|nr|num|number|numero|numéro|namba|email|e-mail|mail|tel|phone|simu|mobile|"
+               "my|is|it|it's|its|here|here's|address|account|the|"
+               "mon|ma|c'est|cest|voici|est|adresse|compte|le|la|de|du|"
+               "yangu|ni|hii|hapa|barua|pepe|ya|anwani|akaunti|nambari")
+_LONGEST_FIRST = "|".join(sorted((re.escape(w) for w in INTRODUCING.split("|")), key=len, reverse=True))
+FILLER_RE = re.compile(rf"[\s,;:.!?#()\-]+|(?<!\w)(?:{_LONGEST_FIRST})(?!\w)", re.IGNORECASE)
 CONTACT = "contact"
 INFORM = "inform"
 

@@ -1,0 +1,48 @@
+"""An e-mail/phone typed before the order number is used for it once, and never one the bot asked for."""
+
+from __future__ import annotations
+
+from rasa_sdk import Tracker
+
+from actions.skills.forms import volunteered_contact
+
+EMAIL = "oliver.smith@example.co.uk"
+
+
+def user(text: str, contact: str | None = None) -> dict:
+    entities = [{"entity": "contact", "value": contact}] if contact else []
+    return {"event": "user", "text": text, "parse_data": {"entities": entities}}
+
+
+def bot(response: str) -> dict:
+    return {"event": "bot", "text": "...", "metadata": {"utter_action": response}}
+
+
+def tracker(*events: dict) -> Tracker:
+    return Tracker("t", {}, {}, list(events), False, None, {}, "action_listen")
+
+
+def test_said_before_the_request_is_used():
+    assert volunteered_contact(tracker(
+        {"event": "session_started"}, user(f"my email is {EMAIL}", EMAIL), bot("utter_ask_what_to_do"),
+        user("where is my order 8170087700000006"))) == EMAIL
+
+
+def test_an_answer_to_the_contact_question_is_not_reused():
+    assert volunteered_contact(tracker(
+        user("where is my order"), bot("utter_ask_order_id"), user("8170087700000006"), bot("utter_ask_contact"),
+        user("0799 999 999", "0799 999 999"), bot("utter_order_not_found"), bot("utter_ask_order_id"),
+        user("8170087700000006"))) is None
+
+
+def test_used_once_whether_it_matched_or_not():
+    for outcome in ("utter_verified", "utter_order_not_found"):
+        assert volunteered_contact(tracker(
+            user(f"my email is {EMAIL}", EMAIL), bot("utter_ask_what_to_do"), user("where is 8170087700000006"),
+            bot(outcome), user("and 8170087700000007"))) is None
+
+
+def test_nothing_from_before_the_session_started():
+    assert volunteered_contact(tracker(
+        user(f"my email is {EMAIL}", EMAIL), bot("utter_ask_what_to_do"), {"event": "session_started"},
+        user("where is my order 8170087700000006"))) is None
