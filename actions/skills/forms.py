@@ -107,8 +107,8 @@ def reason_from_message(tracker: Tracker, kind: str) -> dict[str, Any]:
 
 
 def bare_yes(tracker: Tracker) -> bool:
-    """ "yes", "oui", "ndio" where the form asked for words (a reason, a description): an answer to
-    a question the bot did not ask, not the reason or the description itself."""
+    """ "yes", "oui", "ndio" where the form asked for words (a reason, a description): the buyer
+    agrees to go on, but has not said the reason or described the problem yet."""
     message = tracker.latest_message or {}
     return (message.get("intent") or {}).get("name") == "affirm" and not message.get("entities")
 
