@@ -64,7 +64,7 @@ unit: setup
 
 # System services the tests need (PostgreSQL, Redis, Chromium), installed from Debian when missing.
 services:
-	@tests/provision.sh
+	@.ci/provision.sh
 
 test: lint validate services train
 	$(PY) -m pytest; status=$$?; $(PY) tests/leftovers.py; exit $$(( status || $$? ))
