@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -174,6 +176,9 @@ class ReasonClassifier(GraphComponent):
             return messages
         for message in messages:
             text = message.get(TEXT) or ""
+            # The whole message's code per kind, read at most once: both the choice among several
+            # spans and the guess may need it.
+            whole = cache(lambda entity, text=text: self.predict(entity, text))
             entities = message.get(ENTITIES) or []
             for found in entities:
                 entity = found.get("entity")
@@ -185,7 +190,7 @@ class ReasonClassifier(GraphComponent):
                     found["value"] = code
                     found.setdefault("processors", []).append(type(self).__name__)
             if entities:
-                entities = self._one_reason_per_kind(text, entities)
+                entities = self._one_reason_per_kind(entities, whole)
                 message.set(ENTITIES, entities, add_to_output=True)
             intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
             guesses = {}
@@ -194,14 +199,16 @@ class ReasonClassifier(GraphComponent):
                 # Not needed when a reason entity already has a code, nor possible without words
                 # (an order number, an e-mail address).
                 if intent in intents and entity not in mapped and words(text):
-                    code, confidence = self.predict(entity, text)
+                    code, confidence = whole(entity)
                     if code and confidence >= self.config["message_min_confidence"]:
                         guesses[entity] = code
             if guesses:
                 message.set(REASON_GUESS, guesses, add_to_output=True)
         return messages
 
-    def _one_reason_per_kind(self, text: str, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _one_reason_per_kind(
+        self, entities: list[dict[str, Any]], whole: Callable[[str], tuple[str | None, float]],
+    ) -> list[dict[str, Any]]:
         """Several spans of one reason kind ("tracking says delivered but I have nothing, already
         asked the neighbours"): Rasa's slot mapping would take the last, whatever it says. Keep the
         one whose code agrees with the reading of the whole message, else the first with a code."""
@@ -211,8 +218,8 @@ class ReasonClassifier(GraphComponent):
             if len(spans) < 2:
                 continue
             coded = [found for found in spans if found.get("value") in CODES[entity]]
-            whole, _ = self.predict(entity, text)
-            chosen = next((found for found in coded if found["value"] == whole), (coded or spans)[0])
+            agreed, _ = whole(entity)
+            chosen = next((found for found in coded if found["value"] == agreed), (coded or spans)[0])
             dropped += [id(found) for found in spans if found is not chosen]
         return [found for found in entities if id(found) not in dropped]
 
