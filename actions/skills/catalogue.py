@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -68,17 +69,22 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+def tokens(text: Any) -> list[str]:
+    """The words of a message as they are compared with ours: folded, letters only."""
+    return _WORD.findall(fold(str(text or "")))
+
+
 def topic_of(text: str) -> str | None:
     """The topic a message only names (``TOPICS``), or None when it says more than that."""
-    tokens = _WORD.findall(fold(str(text or "")))
+    said = tokens(text)
     for topic, (nouns, _skills) in TOPICS.items():
-        if any(t in nouns for t in tokens) and all(t in nouns or t in TOPIC_FILLERS for t in tokens):
+        if any(t in nouns for t in said) and all(t in nouns or t in TOPIC_FILLERS for t in said):
             return topic
     return None
 
 
 def names_another_order(text: str) -> bool:
-    return any(token in OTHER_ORDER_WORDS for token in _WORD.findall(fold(str(text or ""))))
+    return any(token in OTHER_ORDER_WORDS for token in tokens(text))
 
 
 def topic_skills(text: str) -> tuple[str, ...]:

@@ -163,19 +163,23 @@ def volunteered_contact(tracker: Tracker) -> Any:
             if kind == "session_started" or said in CONTACT_TURNS:
                 return None  # nothing since the session started, or spent
             if kind == "user":
-                candidate = next((found.get("value") for found in (event.get("parse_data") or {}).get("entities") or []
-                                  if found.get("entity") == "contact" and found.get("value")), None)
+                candidate = entity_value(event.get("parse_data"), "contact") or None
         elif kind in ("bot", "user", "session_started"):
             # What came before the message that gave it: the contact question makes it an answer.
             return None if said == "utter_ask_contact" else candidate
     return candidate
 
 
-def message_entity(tracker: Tracker, entity: str) -> Any:
-    for found in (tracker.latest_message or {}).get("entities") or []:
+def entity_value(parse_data: dict[str, Any] | None, entity: str) -> Any:
+    """The value of the first ``entity`` the NLU found in a message (its parse data)."""
+    for found in (parse_data or {}).get("entities") or []:
         if found.get("entity") == entity:
             return found.get("value")
     return None
+
+
+def message_entity(tracker: Tracker, entity: str) -> Any:
+    return entity_value(tracker.latest_message, entity)
 
 
 def refusal(dispatcher: CollectingDispatcher, code: str, **variables: Any) -> dict[str, Any]:
@@ -248,7 +252,7 @@ class OrderFormValidator(FormValidationAction, ABC):
     def repeated_request(tracker: Tracker) -> bool:
         """The request that started the last run, said again word for word ("where is my refund?"
         twice): the user starts over, for another order; a new question is a follow-up."""
-        def words(text: Any) -> list[str]:
+        def words(text: Any) -> list[str]:  # numbers count: "where is 8170...06" is another request
             return re.findall(r"\w+", fold(str(text or "")))
 
         said = words((tracker.latest_message or {}).get("text"))
