@@ -170,6 +170,25 @@ def volunteered_contact(tracker: Tracker) -> Any:
     return candidate
 
 
+def rejected_order_number(tracker: Tracker) -> str | None:
+    """The order number the bot's last answer could not match with the e-mail/phone given ("check
+    both and try again"), if that was its last answer: the number typed in the message it answered,
+    else the one the form held then."""
+    events = tracker.events
+    users = [i for i, event in enumerate(events) if event.get("event") == "user"]
+    if len(users) < 2:
+        return None
+    answered, latest = users[-2], users[-1]
+    if not any((event.get("metadata") or {}).get("utter_action") == "utter_order_not_found"
+               for event in events[answered:latest] if event.get("event") == "bot"):
+        return None
+    typed = entity_value(events[answered].get("parse_data"), "order_id")
+    held = next((event.get("value") for event in reversed(events[:answered])
+                 if event.get("event") == "slot" and event.get("name") == "order_id"), None)
+    number = ctx.normalise_order_number(typed or held)
+    return number if ctx.plausible_order_number(number) else None
+
+
 def entity_value(parse_data: dict[str, Any] | None, entity: str) -> Any:
     """The value of the first ``entity`` the NLU found in a message (its parse data)."""
     for found in (parse_data or {}).get("entities") or []:
@@ -245,7 +264,10 @@ class OrderFormValidator(FormValidationAction, ABC):
             return False
         if not (names_another_order(message.get("text")) or self.repeated_request(tracker)):
             return False  # "when will it arrive?" after a status answer: the same order
-        # The form is being activated: it has asked nothing yet in this run.
+        return self.activating(tracker)
+
+    def activating(self, tracker: Tracker) -> bool:
+        """The form is being activated: it has asked nothing yet in this run."""
         return (tracker.active_loop or {}).get("name") != self.form or tracker.get_slot("requested_slot") is None
 
     @staticmethod
@@ -271,6 +293,9 @@ class OrderFormValidator(FormValidationAction, ABC):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         digits = ctx.normalise_order_number(value)
+        if not ctx.plausible_order_number(digits) and message_entity(tracker, "contact"):
+            # An e-mail/phone where the order number was asked: the other half of the pair.
+            return await self.contact_instead(dispatcher, tracker)
         if not ctx.plausible_order_number(digits):
             # No digit at all ("sijui", "the blue dress"): the buyer does not have the number at
             # hand, so say where to find it rather than that this is not one.
@@ -295,6 +320,17 @@ class OrderFormValidator(FormValidationAction, ABC):
         except ServiceUnavailable:
             dispatcher.utter_message(response="utter_service_unavailable")
             return {"order_id": digits, "task_blocked": True}
+
+    async def contact_instead(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
+        """After "no order matches that number and those details", an e-mail/phone alone corrects
+        the contact ("sorry, it's oliver.smith@..."): it is checked with the number just rejected,
+        under the same rate limits. Before any number, it is kept for the number that comes next
+        (``volunteered_contact``) and the number is asked for again: not a failed answer."""
+        number = rejected_order_number(tracker)
+        if number is None or await self.identified(tracker) is not None:
+            return {"order_id": None}
+        contact = str(message_entity(tracker, "contact")).strip()[:200]
+        return {"order_id": number, **await self.verify_contact(number, contact, dispatcher, tracker)}
 
     async def validate_contact(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -415,7 +451,15 @@ class ValidateDisputeForm(OrderFormValidator):
         return {}
 
     async def extract_dispute_reason(self, dispatcher, tracker, domain):
-        return reason_from_message(tracker, "dispute_reason")
+        found = reason_from_message(tracker, "dispute_reason")
+        if found or tracker.get_slot("dispute_reason") is not None or not self.activating(tracker):
+            return found
+        if tracker.get_slot("last_skill") == "order_not_received" and tracker.get_slot("order_id") \
+                and not message_entity(tracker, "order_id"):
+            # "Then open a dispute" right after the answer about a parcel that has not come, on
+            # that order: the problem is that it has not come (what the answer's button files).
+            return {"dispute_reason": "not_received"}
+        return {}
 
     async def validate_dispute_reason(self, value, dispatcher, tracker, domain):
         code = reason_code(tracker, "dispute_reason", value)
