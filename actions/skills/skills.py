@@ -197,6 +197,13 @@ class ActionRefundStatus(SkillAction):
 
     async def act(self, order, customer, dispatcher, tracker):
         utter_refund(order, dispatcher, ctx.localiser(tracker, order))
+        if order.refund is None and order.status in {"delivered", "completed"} and (
+                order.dispute is None or order.dispute.status not in ACTIVE_DISPUTE):
+            # A delivered order is refunded through a dispute (the guides): "no refund" alone leaves
+            # a buyer with a faulty item nowhere to go, so offer one where the rules still allow it.
+            result = await call(service().check_dispute, order_number=order.number, customer_id=customer)
+            if result.ok:
+                dispatcher.utter_message(response="utter_offer_open_dispute")
         return []
 
 
