@@ -40,6 +40,15 @@ def looks_like_email(raw: str) -> bool:
     return "@" in raw
 
 
+CONTACT_MIN_DIGITS = 7  # the shortest local phone number we accept (Senegal's 9, Kenya's 10)
+
+
+def could_be_contact(raw: str) -> bool:
+    """An e-mail address or a phone number, well or badly typed: worth checking against an
+    account. Anything else ("the item is broken") is not an attempt at one."""
+    return looks_like_email(raw) or sum(ch.isdigit() for ch in raw) >= CONTACT_MIN_DIGITS
+
+
 def phone_candidates(raw: str, country: str | None = None) -> list[str]:
     """Every E.164 reading of ``raw``, most plausible first.
 

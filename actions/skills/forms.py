@@ -19,6 +19,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.orders.contacts import could_be_contact
 from actions.orders.enums import CancellationReason, DisputeReason, values
 from actions.orders.rules import REFUSALS, Code
 from actions.orders.views import OrderView
@@ -340,6 +341,11 @@ class OrderFormValidator(FormValidationAction, ABC):
         if not contact or (message_entity(tracker, "order_id") and not message_entity(tracker, "contact")):
             # Nothing typed, or another order number instead of the contact: that number is the
             # order now (the order_id slot took it), and the contact is asked for it.
+            return {"contact": None}
+        if not could_be_contact(contact):
+            # Words where the e-mail/phone was asked ("the item is broken"): not a verification
+            # attempt, so neither "not found" (which would drop the order number) nor a failure.
+            dispatcher.utter_message(response="utter_contact_not_recognised")
             return {"contact": None}
         return await self.verify_contact(order_number, contact, dispatcher, tracker)
 

@@ -14,7 +14,12 @@ import pytest
 
 import actions.orders
 from actions.orders import cli
-from actions.orders.contacts import normalize_order_number, normalize_phone, phone_candidates
+from actions.orders.contacts import (
+    could_be_contact,
+    normalize_order_number,
+    normalize_phone,
+    phone_candidates,
+)
 
 PACKAGE = Path(actions.orders.__file__).resolve().parent
 REPO = PACKAGE.parents[1]
@@ -150,3 +155,12 @@ def test_references_read_back() -> None:
     assert reference("cancellation", 13) == "C-000013" and reference("dispute", 7) == "D-000007"
     assert parse_reference("cancellation", " c-000013 ") == 13
     assert parse_reference("dispute", "C-000013") is None and parse_reference("dispute", "D-12a") is None
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("oliver.smith@example.co.uk", True), ("oliver@gmail", True), ("0712 345 678", True), ("77 123 45 67", True),
+    ("+44 7700 900123", True), ("the item is broken", False), ("sijui", False), ("123", False), ("", False),
+])
+def test_what_could_be_an_email_or_phone(text, expected):
+    """Only these are checked against an account; other words at the contact question are not an attempt."""
+    assert could_be_contact(text) is expected

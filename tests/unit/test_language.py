@@ -3,7 +3,13 @@
 import pytest
 from rasa.shared.nlu.training_data.loading import load_data
 
-from bot.components.language import LanguageDetector, LanguageModel, detect, looks_like_code, requested_language
+from bot.components.language import (
+    LanguageDetector,
+    LanguageModel,
+    detect,
+    looks_like_code,
+    requested_language,
+)
 from tests.conftest import ROOT
 
 
