@@ -25,7 +25,7 @@ from actions.orders.rules import REFUSALS, Code
 from actions.orders.views import OrderView
 from actions.skills import context as ctx
 from actions.skills import ratelimit
-from actions.skills.catalogue import BY_FORM, REASON_GUESS, fold, names_another_order
+from actions.skills.catalogue import BY_FORM, REASON_GUESS, fold, names_another_order, tokens
 from actions.skills.context import ServiceUnavailable, call, service
 from actions.skills.localise import Localiser
 
@@ -171,6 +171,24 @@ def volunteered_contact(tracker: Tracker) -> Any:
     return candidate
 
 
+OWN_ORDERS_SEARCHED = 50
+ITEM_WORD_MIN_LETTERS = 4  # "tent", "scarf", "robe"; not "the", "one", "la", "ya"
+
+
+def pick_own_order(text: str, orders: list[Any]) -> str | None:
+    """The one order of ``orders`` a reply names by its last digits (three or more) or by words of
+    its item; None when it names none or several."""
+    tails = re.findall(r"\d{3,}", text)
+    if tails:
+        found = [order.number for order in orders if order.number.endswith(tails[-1])]
+        return found[0] if len(found) == 1 else None
+    said = {word for word in tokens(text) if len(word) >= ITEM_WORD_MIN_LETTERS}
+    scores = [(len(said & set(tokens(order.first_item))), order.number) for order in orders]
+    best = max((score for score, _ in scores), default=0)
+    found = [number for score, number in scores if score == best]
+    return found[0] if best and len(found) == 1 else None
+
+
 def rejected_order_number(tracker: Tracker) -> str | None:
     """The order number the bot's last answer could not match with the e-mail/phone given ("check
     both and try again"), if that was its last answer: the number typed in the message it answered,
@@ -294,6 +312,8 @@ class OrderFormValidator(FormValidationAction, ABC):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         digits = ctx.normalise_order_number(value)
+        if not ctx.plausible_order_number(digits):
+            digits = await self.named_own_order(value, tracker) or digits
         if not ctx.plausible_order_number(digits) and message_entity(tracker, "contact"):
             # An e-mail/phone where the order number was asked: the other half of the pair.
             return await self.contact_instead(dispatcher, tracker)
@@ -321,6 +341,18 @@ class OrderFormValidator(FormValidationAction, ABC):
         except ServiceUnavailable:
             dispatcher.utter_message(response="utter_service_unavailable")
             return {"order_id": digits, "task_blocked": True}
+
+    async def named_own_order(self, value: Any, tracker: Tracker) -> str | None:
+        """A signed-in (or verified) customer's order named without its full number, as people
+        answer a list: "the one ending in 0003", "the camping tent". Only their own orders are
+        searched, so nothing is revealed; anyone else gets the usual answer."""
+        try:
+            customer = await ctx.identify(tracker)
+            orders = await call(service().list_orders, customer_id=customer, limit=OWN_ORDERS_SEARCHED) \
+                if customer is not None else []
+        except ServiceUnavailable:
+            return None
+        return pick_own_order(str(value or ""), orders)
 
     async def contact_instead(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
         """After "no order matches that number and those details", an e-mail/phone alone corrects

@@ -63,3 +63,20 @@ def test_the_same_question_again_is_about_another_order_only_when_it_says_so(tex
     from actions.skills.forms import ValidateStatusForm
 
     assert ValidateStatusForm().asked_again(status_run(*texts)) is again
+
+
+def test_an_own_order_named_by_its_last_digits_or_its_item():
+    from types import SimpleNamespace as Order
+
+    from actions.skills.forms import pick_own_order
+    orders = [Order(number="8170087700000003", first_item="Ultralight camping tent, 2 persons"),
+              Order(number="8170087700000013", first_item="Silk scarf 90x90 cm, printed"),
+              Order(number="8170087700000006", first_item="Silk scarf 90x90 cm, plain")]
+    assert pick_own_order("the one ending in 0003", orders) == "8170087700000003"
+    assert pick_own_order("la tente de camping", orders) == "8170087700000003"  # a word of the title
+    assert pick_own_order("la robe rouge", orders) is None  # no word of any title
+    assert pick_own_order("the camping tent", orders) == "8170087700000003"
+    assert pick_own_order("the plain silk scarf", orders) == "8170087700000006"
+    assert pick_own_order("the silk scarf", orders) is None  # two scarves: which one is not said
+    assert pick_own_order("ending in 3", orders) is None  # too few digits to name one
+    assert pick_own_order("the one ending in 9999", orders) is None
