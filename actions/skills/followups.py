@@ -68,6 +68,12 @@ def previous_bot_turn(tracker: Tracker) -> list[dict[str, Any]]:
     return list(reversed(messages))
 
 
+# Responses whose buttons are a menu to choose from, not an offer a "yes" accepts.
+MENUS = ("utter_ask_what_to_do",)
+# Responses that already ask "anything else?": a "yes" to them means "something else", not "ok".
+ASKS_ANYTHING_ELSE = ("utter_anything_else", "utter_you_are_welcome")
+
+
 def offered_skill(tracker: Tracker, general_only: bool = False) -> tuple[str, dict[str, Any]] | None:
     """The first skill (or the hand-over) the bot's previous turn offered as a button.
 
@@ -75,7 +81,7 @@ def offered_skill(tracker: Tracker, general_only: bool = False) -> tuple[str, di
     you?" after a policy answer), not a next step for that order ("Open a dispute" after a late one)."""
     for message in previous_bot_turn(tracker):
         name = (message.get("metadata") or {}).get("utter_action") or ""
-        if general_only and not name.startswith("utter_offer_"):
+        if (general_only and not name.startswith("utter_offer_")) or name in MENUS:
             continue
         for button in (message.get("data") or {}).get("buttons") or []:
             parsed = parse_payload(button.get("payload"))
@@ -123,10 +129,15 @@ class ActionAcceptOffer(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         offer = offered_skill(tracker)
-        if offer is None:
+        if offer is not None:
+            return start_skill(tracker, *offer)
+        said = {(m.get("metadata") or {}).get("utter_action") for m in previous_bot_turn(tracker)}
+        if tracker.get_slot("last_skill") and not said & set(ASKS_ANYTHING_ELSE):
+            # "ok", "sawa", "d'accord" after an answer: an acknowledgement, not a request.
+            dispatcher.utter_message(response="utter_anything_else")
+        else:
             dispatcher.utter_message(response="utter_ask_what_to_do")
-            return []
-        return start_skill(tracker, *offer)
+        return []
 
 
 class ActionDeclineOffer(Action):
