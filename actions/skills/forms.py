@@ -30,6 +30,7 @@ from actions.skills.context import ServiceUnavailable, call, service
 from actions.skills.localise import Localiser
 
 MAX_FAILURES = 3
+FALLBACK_INTENT = "nlu_fallback"
 CANCEL_REASONS = tuple(values(CancellationReason))  # one home: the order service's enums
 DISPUTE_REASONS = tuple(values(DisputeReason))
 # Free-text answers that name a reason without the NLU tagging it (folded, any language).
@@ -418,6 +419,20 @@ class OrderFormValidator(FormValidationAction, ABC):
         self, order: Any, customer: int, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> dict[str, Any]:
         """Skill-specific eligibility; lookups accept any order the customer owns."""
+        return {}
+
+    async def extract_confirmed(self, dispatcher, tracker, domain) -> dict[str, Any]:
+        """ "Yes, cancel it", "oui, annulez-la", "ndio, ighairi oda hiyo" at "Shall I cancel ...?":
+        the skill asked for again is a yes (the NLU reads the request, or is torn between the two).
+        Only at that question, and only when no plain yes or no was read."""
+        skill = BY_FORM.get(self.form)
+        if skill is None or tracker.get_slot("requested_slot") != "confirmed" or tracker.get_slot("confirmed") is not None:
+            return {}
+        message = tracker.latest_message or {}
+        ranking = [r.get("name") for r in message.get("intent_ranking") or [] if r.get("name") != FALLBACK_INTENT]
+        intent = (message.get("intent") or {}).get("name")
+        if intent == skill.intent or (intent == FALLBACK_INTENT and set(ranking[:2]) == {"affirm", skill.intent}):
+            return {"confirmed": True}
         return {}
 
     async def validate_confirmed(
