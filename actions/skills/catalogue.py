@@ -57,6 +57,12 @@ TOPIC_FILLERS = frozenset({"my", "the", "a", "an", "about", "re", "mon", "ma", "
 OTHER_ORDER_WORDS = frozenset({"other", "another", "others", "second", "different",
                                "autre", "autres", "deuxieme", "seconde",
                                "nyingine", "ingine", "zingine", "tofauti"})
+# Words of a "no" that is about the order number, not about going on: "I don't have it", "no idea",
+# "je sais pas", "sikumbuki" (folded), and French "je (ne) l'ai pas" ("I haven't got it").
+NO_NUMBER_WORDS = frozenset({"know", "idea", "have", "remember", "find", "dunno", "idk", "clue", "lost",
+                             "sais", "sait", "connais", "idee", "trouve", "souviens", "perdu",
+                             "sijui", "sina", "sikumbuki", "sioni", "sijaiona", "nimeipoteza"})
+HAVE_IT_RE = re.compile(r"\bl['\u2019 ]?ai\b")
 # Where the NLU puts its reading of a whole message as a reason code (bot/components/reasons.py);
 # the dispute and cancellation forms read it (actions/skills/forms.py).
 REASON_GUESS = "reason_guess"
@@ -85,6 +91,11 @@ def topic_of(text: str) -> str | None:
 
 def names_another_order(text: str) -> bool:
     return any(token in OTHER_ORDER_WORDS for token in tokens(text))
+
+
+def about_the_number(text: Any) -> bool:
+    """ "No" meaning "I don't have / know the number" (NO_NUMBER_WORDS), not "stop"."""
+    return any(token in NO_NUMBER_WORDS for token in tokens(text)) or bool(HAVE_IT_RE.search(fold(str(text or ""))))
 
 
 def topic_skills(text: str) -> tuple[str, ...]:

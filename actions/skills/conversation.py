@@ -4,14 +4,14 @@ is in ``actions/skills/handoff.py`` (``ActionHandoff`` is re-exported here for i
 from __future__ import annotations
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.skills import context as ctx
-from actions.skills.catalogue import topic_skills
+from actions.skills.catalogue import about_the_number, topic_skills
 from actions.skills.followups import another_order
-from actions.skills.forms import reset_run_slots
+from actions.skills.forms import FIND_ORDER_NUMBER, reset_run_slots
 from actions.skills.handoff import ActionHandoff  # noqa: F401 - moved; skills.py imports it from here
 from actions.skills.localise import glossary
 
@@ -28,6 +28,13 @@ class ActionStopForm(Action):
         return "action_stop_form"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        form = (tracker.active_loop or {}).get("name")
+        message = tracker.latest_message or {}
+        if form and tracker.get_slot("requested_slot") == "order_id" and \
+                (message.get("intent") or {}).get("name") == "deny" and about_the_number(message.get("text")):
+            # "I don't have it", "je sais pas" at "which order?": where to find it, and the form goes on.
+            dispatcher.utter_message(response=FIND_ORDER_NUMBER)
+            return [FollowupAction(form)]
         dispatcher.utter_message(response="utter_form_stopped")
         return [ActiveLoop(None), SlotSet("requested_slot", None), *reset_run_slots()]
 

@@ -80,3 +80,11 @@ def test_an_own_order_named_by_its_last_digits_or_its_item():
     assert pick_own_order("the silk scarf", orders) is None  # two scarves: which one is not said
     assert pick_own_order("ending in 3", orders) is None  # too few digits to name one
     assert pick_own_order("the one ending in 9999", orders) is None
+
+
+def test_a_no_about_the_order_number_is_not_a_stop():
+    from actions.skills.catalogue import about_the_number
+    for text in ("I don't have it", "no idea", "je l'ai pas", "je ne l’ai pas", "je sais pas", "sikumbuki", "sijui"):
+        assert about_the_number(text), text
+    for text in ("no", "no thanks", "non merci", "hapana", "non j'ai pas le temps", "forget it", "I dont want to"):
+        assert not about_the_number(text), text
