@@ -11,7 +11,7 @@ from rasa_sdk.types import DomainDict
 from actions.skills import context as ctx
 from actions.skills.catalogue import about_the_number, topic_skills
 from actions.skills.followups import another_order
-from actions.skills.forms import FIND_ORDER_NUMBER, reset_run_slots
+from actions.skills.forms import FIND_ORDER_NUMBER, reason_from_text, reset_run_slots
 from actions.skills.handoff import ActionHandoff  # noqa: F401 - moved; skills.py imports it from here
 from actions.skills.localise import glossary
 
@@ -35,6 +35,11 @@ class ActionStopForm(Action):
             # "I don't have it", "je sais pas" at "which order?": where to find it, and the form goes on.
             dispatcher.utter_message(response=FIND_ORDER_NUMBER)
             return [FollowupAction(form)]
+        reason = reason_from_text("cancel_reason", message.get("text")) \
+            if tracker.get_slot("requested_slot") == "cancel_reason" else None
+        if form and reason and (message.get("intent") or {}).get("name") == "deny":
+            # "I changed my mind", "sitaki tena" at "why do you want to cancel?": the reason, not a stop.
+            return [SlotSet("cancel_reason", reason), FollowupAction(form)]
         dispatcher.utter_message(response="utter_form_stopped")
         return [ActiveLoop(None), SlotSet("requested_slot", None), *reset_run_slots()]
 

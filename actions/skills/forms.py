@@ -37,7 +37,8 @@ DISPUTE_REASONS = tuple(values(DisputeReason))
 REASON_KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
     "cancel_reason": {
         "no_longer_needed": ("no longer", "dont need", "don't need", "not need", "plus besoin",
-                             "pas besoin", "sihitaji", "sitaki", "changed my mind"),
+                             "pas besoin", "sihitaji", "sitaki", "changed my mind", "change d'avis",
+                             "change d avis", "change davis", "badilisha mawazo"),
         "wrong_item_ordered": ("wrong size", "wrong colo", "mauvaise taille", "couleur", "saizi",
                                "rangi", "mistake", "erreur", "makosa"),
         "found_cheaper": ("cheaper", "moins cher", "bei nafuu", "rahisi zaidi"),
