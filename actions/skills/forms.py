@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -25,11 +25,14 @@ from actions.orders.rules import REFUSALS, Code
 from actions.orders.views import OrderView
 from actions.skills import context as ctx
 from actions.skills import ratelimit
-from actions.skills.catalogue import BY_FORM, REASON_GUESS, fold, names_another_order, tokens
+from actions.skills.catalogue import BY_FORM, BY_INTENT, REASON_GUESS, fold, names_another_order, tokens
 from actions.skills.context import ServiceUnavailable, call, service
 from actions.skills.localise import Localiser
 
 MAX_FAILURES = 3
+# The questions at which a request for another skill switches to it, and how sure the NLU must be.
+SWITCHABLE_QUESTIONS = ("order_id", "contact", "confirmed")
+SWITCH_MIN_CONFIDENCE = 0.6
 FALLBACK_INTENT = "nlu_fallback"
 CANCEL_REASONS = tuple(values(CancellationReason))  # one home: the order service's enums
 DISPUTE_REASONS = tuple(values(DisputeReason))
@@ -265,6 +268,16 @@ class OrderFormValidator(FormValidationAction, ABC):
             return None
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        other = self.other_skill(tracker)
+        if other is not None:
+            # "Actually, I want to cancel it instead" at one of this form's questions: this run
+            # ends with nothing filed and the other skill's form starts, on the same order.
+            events = [ActiveLoop(None), SlotSet("requested_slot", None)]
+            events += [SlotSet(slot, None) for slot in RUN_SLOTS if tracker.get_slot(slot) not in (None, 0, 0.0)]
+            if tracker.get_slot("requested_slot") == "order_id":  # the message, read as the answer
+                number = ctx.normalise_order_number(message_entity(tracker, "order_id"))
+                events.append(SlotSet("order_id", number if ctx.plausible_order_number(number) else None))
+            return [*events, FollowupAction(other.form)]
         if self.asked_again(tracker):
             # The same question again about "the other order", without its number: ask which,
             # instead of answering about the last one again.
@@ -275,6 +288,34 @@ class OrderFormValidator(FormValidationAction, ABC):
             tracker.slots["contact"] = None
             return [SlotSet("contact", None), *await super().run(dispatcher, tracker, domain)]
         return await super().run(dispatcher, tracker, domain)
+
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        """Slots emptied since the user's message (the form run a switch of skill ended cleared
+        what it had asked) are no answers: validating them would make one up from nothing (an
+        empty order number, reason "other", a "no")."""
+        candidates = tracker.slots_to_validate()
+        if any(value is None for value in candidates.values()):
+            answers = {name: value for name, value in candidates.items() if value is not None}
+            tracker.slots_to_validate = lambda: dict(answers)  # how rasa-sdk reads the candidates
+        return await super().get_validation_events(dispatcher, tracker, domain)
+
+    def other_skill(self, tracker: Tracker) -> Any:
+        """The other skill the user asks for instead of answering this form's question (which
+        order, who is asking, shall I), when the NLU is sure of it; None otherwise. Free-text
+        answers (a reason, a description) are not read this way: "it never arrived" describes a
+        dispute, it does not ask for the delivery check."""
+        if tracker.get_slot("requested_slot") not in SWITCHABLE_QUESTIONS or self.activating(tracker):
+            return None
+        intent = (tracker.latest_message or {}).get("intent") or {}
+        other = BY_INTENT.get(intent.get("name"))
+        own = BY_FORM.get(self.form)
+        if other is None or other == own or (intent.get("confidence") or 0.0) < SWITCH_MIN_CONFIDENCE:
+            return None
+        if tracker.get_slot("requested_slot") == "contact" and message_entity(tracker, "contact"):
+            return None  # the answer, with words around it
+        return other
 
     def asked_again(self, tracker: Tracker) -> bool:
         skill = BY_FORM.get(self.form)
