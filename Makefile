@@ -74,8 +74,9 @@ leftovers:
 	$(PY) tests/leftovers.py
 
 # NLU benchmark: ours vs the stock `rasa init` pipeline, held-out splits and public sets.
-eval: setup
+eval: train
 	$(PY) tests/benchmarks/eval_nlu.py
+	$(PY) tests/benchmarks/fresh_conversations.py
 
 # Conversation benchmark: REST turns with database actions at 1/10/50 concurrent conversations per
 # language, cold start, training times, memory; ours vs stock. Extra options: make bench ARGS="--help"

@@ -59,9 +59,10 @@ OTHER_ORDER_WORDS = frozenset({"other", "another", "others", "second", "differen
                                "nyingine", "ingine", "zingine", "tofauti"})
 # Words of a "no" that is about the order number, not about going on: "I don't have it", "no idea",
 # "je sais pas", "sikumbuki" (folded), and French "je (ne) l'ai pas" ("I haven't got it").
-NO_NUMBER_WORDS = frozenset({"know", "idea", "have", "remember", "find", "dunno", "idk", "clue", "lost",
-                             "sais", "sait", "connais", "idee", "trouve", "souviens", "perdu",
-                             "sijui", "sina", "sikumbuki", "sioni", "sijaiona", "nimeipoteza"})
+NO_NUMBER_WORDS = frozenset({"know", "idea", "have", "remember", "find", "dunno", "idk", "clue", "lost", "forgot",
+                             "sais", "sait", "connais", "idee", "trouve", "souviens", "perdu", "oublie",
+                             "sijui", "sina", "sinayo", "sikumbuki", "sioni", "sijaiona", "sijaipata", "sijapata",
+                             "nimeipoteza", "nimesahau"})
 HAVE_IT_RE = re.compile(r"\bl['\u2019 ]?ai\b")
 # Where the NLU puts its reading of a whole message as a reason code (bot/components/reasons.py);
 # the dispute and cancellation forms read it (actions/skills/forms.py).

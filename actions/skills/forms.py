@@ -268,7 +268,7 @@ class OrderFormValidator(FormValidationAction, ABC):
             return None
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        other = self.other_skill(tracker)
+        other = await self.other_skill(tracker)
         if other is not None:
             # "Actually, I want to cancel it instead" at one of this form's questions: this run
             # ends with nothing filed and the other skill's form starts, on the same order.
@@ -301,7 +301,7 @@ class OrderFormValidator(FormValidationAction, ABC):
             tracker.slots_to_validate = lambda: dict(answers)  # how rasa-sdk reads the candidates
         return await super().get_validation_events(dispatcher, tracker, domain)
 
-    def other_skill(self, tracker: Tracker) -> Any:
+    async def other_skill(self, tracker: Tracker) -> Any:
         """The other skill the user asks for instead of answering this form's question (which
         order, who is asking, shall I), when the NLU is sure of it; None otherwise. Free-text
         answers (a reason, a description) are not read this way: "it never arrived" describes a
@@ -315,6 +315,10 @@ class OrderFormValidator(FormValidationAction, ABC):
             return None
         if tracker.get_slot("requested_slot") == "contact" and message_entity(tracker, "contact"):
             return None  # the answer, with words around it
+        if tracker.get_slot("requested_slot") == "order_id" and (
+                message_entity(tracker, "order_id") is None
+                and await self.named_own_order((tracker.latest_message or {}).get("text"), tracker)):
+            return None  # "c'est la montre": an item of one's orders, whatever the NLU made of it
         return other
 
     def asked_again(self, tracker: Tracker) -> bool:
@@ -470,6 +474,8 @@ class OrderFormValidator(FormValidationAction, ABC):
         skill = BY_FORM.get(self.form)
         if skill is None or tracker.get_slot("requested_slot") != "confirmed" or tracker.get_slot("confirmed") is not None:
             return {}
+        if message_entity(tracker, "order_id"):
+            return {}  # "yes, cancel 8170...": which order the yes is for is asked again, not assumed
         message = tracker.latest_message or {}
         ranking = [r.get("name") for r in message.get("intent_ranking") or [] if r.get("name") != FALLBACK_INTENT]
         intent = (message.get("intent") or {}).get("name")

@@ -5,7 +5,8 @@ statistical classifier has no words to go on. This component runs after the clas
 
 * it tags e-mail addresses and phone numbers as the ``contact`` entity;
 * when the message holds nothing but identifiers (and filler punctuation), it sets the intent to
-  ``inform`` with full confidence, since that is what such a message is by definition.
+  ``inform`` with full confidence, since that is what such a message is by definition;
+* a message with an identifier is never ``out_of_scope``: it becomes ``inform`` (same confidence).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ _LONGEST_FIRST = "|".join(sorted((re.escape(w) for w in INTRODUCING.split("|")),
 FILLER_RE = re.compile(rf"[\s,;:.!?#()\-]+|(?<!\w)(?:{_LONGEST_FIRST})(?!\w)", re.IGNORECASE)
 CONTACT = "contact"
 INFORM = "inform"
+OUT_OF_SCOPE = "out_of_scope"
 
 
 def find_contacts(text: str) -> list[tuple[int, int, str]]:
@@ -87,7 +89,15 @@ class IdentifierExtractor(GraphComponent):
             message.set(ENTITIES, sorted(entities, key=lambda x: x.get("start", 0)), add_to_output=True)
             spans = [(s, e) for s, e, _ in contacts] + [(s, e) for s, e, _ in find_order_numbers(text)]
             if only_identifiers(text, spans):
-                message.set(INTENT, {"name": INFORM, "confidence": 1.0}, add_to_output=True)
-                ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != INFORM]
-                message.set(INTENT_RANKING_KEY, [{"name": INFORM, "confidence": 1.0}, *ranking], add_to_output=True)
+                self._inform(message, 1.0)
+            elif spans and (message.get(INTENT) or {}).get("name") == OUT_OF_SCOPE:
+                # "u can reach me on 0712...", "la 8170... stp": a message that names an order or
+                # an account is about the buyer's orders, whatever its other words.
+                self._inform(message, (message.get(INTENT) or {}).get("confidence") or 0.0)
         return messages
+
+    @staticmethod
+    def _inform(message: Message, confidence: float) -> None:
+        message.set(INTENT, {"name": INFORM, "confidence": confidence}, add_to_output=True)
+        ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != INFORM]
+        message.set(INTENT_RANKING_KEY, [{"name": INFORM, "confidence": confidence}, *ranking], add_to_output=True)

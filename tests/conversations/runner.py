@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import urllib.error
 import urllib.parse
@@ -100,16 +101,25 @@ class Conversation:
 
 
 class Phrasebook:
+    """``<lang>/phrases.yml``; with ``CONVERSATION_PHRASES`` set to a directory, its
+    ``<lang>/phrases.yml`` replaces the phrasings of the keys it has (the benchmark of phrasings
+    nobody here wrote, ``tests/benchmarks/fresh_conversations.py``), and ``CONVERSATION_SEED``
+    changes which phrasing each conversation picks."""
+
     def __init__(self, lang: str) -> None:
         path = HERE / lang / "phrases.yml"
         self.lang = lang
         self.phrases: dict[str, list[str]] = yaml.safe_load(path.read_text(encoding="utf-8"))["phrases"]
+        other = os.environ.get("CONVERSATION_PHRASES")
+        if other:
+            self.phrases.update(yaml.safe_load((Path(other) / lang / "phrases.yml").read_text(encoding="utf-8"))["phrases"])
+        self.salt = os.environ.get("CONVERSATION_SEED", "")
 
     def say(self, key: str, seed: str) -> str:
         if key not in self.phrases:
             raise KeyError(f"{self.lang}/phrases.yml has no phrase {key!r}")
         variants = self.phrases[key] if isinstance(self.phrases[key], list) else [self.phrases[key]]
-        index = int(hashlib.sha256(seed.encode()).hexdigest(), 16) % len(variants)
+        index = int(hashlib.sha256((self.salt + seed).encode()).hexdigest(), 16) % len(variants)
         return variants[index]
 
 

@@ -14,7 +14,8 @@ BLIND = ROOT / "tests" / "nlu" / "blind"
 BLIND2 = ROOT / "tests" / "nlu" / "blind2"
 
 
-@pytest.mark.parametrize("folder", [BLIND, BLIND2], ids=["blind", "blind2"])
+@pytest.mark.parametrize("folder", [BLIND, BLIND2, ROOT / "tests" / "conversations" / "fresh"],
+                         ids=["blind", "blind2", "fresh conversations"])
 def test_blind_set_files_are_unchanged(folder):
     lines = (folder / "SHA256SUMS").read_text().splitlines()
     assert len(lines) == 3

@@ -55,3 +55,21 @@ def test_identifier_only_messages_are_inform(text, contacts, only):
     spans = [(s, e) for s, e, _ in found] + [(s, e) for s, e, _ in find_order_numbers(text)]
     assert [value for _, _, value in found] == contacts
     assert only_identifiers(text, spans) is only
+
+
+@pytest.mark.parametrize("text, intent, expected", [
+    ("u can reach me on 0712 345 678", "out_of_scope", "inform"),     # an account: about the orders
+    ("la 8170034500000003 stp elle est ou", "out_of_scope", "inform"),
+    ("what's the weather in Nairobi", "out_of_scope", "out_of_scope"),  # nothing of the buyer's
+    ("cancel 8170034500000003 please", "cancel_order", "cancel_order"),  # a request stays one
+])
+def test_a_message_naming_an_order_or_account_is_not_out_of_scope(text, intent, expected):
+    from rasa.shared.nlu.training_data.message import Message
+
+    from bot.components.identifiers import IdentifierExtractor
+
+    message = Message(data={"text": text, "intent": {"name": intent, "confidence": 0.6},
+                            "intent_ranking": [{"name": intent, "confidence": 0.6}]})
+    IdentifierExtractor().process([message])
+    assert message.get("intent")["name"] == expected
+    assert message.get("intent_ranking")[0]["name"] == expected
