@@ -31,6 +31,7 @@ LANGS = ("en", "fr", "sw")
 SEEDS = ("", "second", "third", "fourth", "fifth")
 REPORT = ROOT / "results" / "conversations" / "fresh.md"
 CASE = re.compile(r"test_conversation\[(\w+)/matrix/(.*)\]$")
+DETOUR = re.compile(r"responses \['utter_faq/\w+', 'utter_offer_\w+'\], expected \['utter_(ask_order_id|choose_order|ask_cancel_reason)'\]")
 
 
 def play(phrases: Path, seed: str) -> dict[str, dict[str, str | None]]:
@@ -74,18 +75,21 @@ def main() -> int:
     runs = [(seed or "first", play(Path(args.phrases), seed)) for seed in SEEDS[: args.seeds]]
     out = ["# Conversations on phrasings nobody here wrote", "",
            f"The matrix played with `{Path(args.phrases).relative_to(ROOT)}`, {len(runs)} phrasing(s) per "
-           "conversation (`tests/benchmarks/fresh_conversations.py`).", "",
-           "| language | " + " | ".join(f"seed {name}" for name, _ in runs) + " | all |",
-           "|---|" + "---:|" * (len(runs) + 1)]
+           "conversation (`tests/benchmarks/fresh_conversations.py`). \"Policy detours\": failures where a "
+           "request got the policy answer and the offer to do it (\"Shall I cancel an order for you?\") "
+           "instead of the skill's first question, one \"yes\" away from the expected path.", "",
+           "| language | " + " | ".join(f"seed {name}" for name, _ in runs) + " | all | policy detours |",
+           "|---|" + "---:|" * (len(runs) + 2)]
     for lang in LANGS:
-        cells, passed, total = [], 0, 0
+        cells, passed, total, detours = [], 0, 0, 0
         for _, outcome in runs:
             results = outcome.get(lang, {})
             ok = sum(1 for value in results.values() if value is None)
+            detours += sum(1 for value in results.values() if value and DETOUR.search(value))
             cells.append(f"{ok}/{len(results)}")
             passed, total = passed + ok, total + len(results)
         share = f"**{passed / total:.3f}**" if total else "-"
-        out.append(f"| {lang} | " + " | ".join(cells) + f" | {share} |")
+        out.append(f"| {lang} | " + " | ".join(cells) + f" | {share} | {detours} |")
     out += ["", "Failures (conversation: turn, what went wrong):", ""]
     for name, outcome in runs:
         for lang in LANGS:
