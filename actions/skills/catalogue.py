@@ -58,9 +58,10 @@ OTHER_ORDER_WORDS = frozenset({"other", "another", "others", "second", "differen
                                "autre", "autres", "deuxieme", "seconde",
                                "nyingine", "ingine", "zingine", "tofauti"})
 # Words of a "no" that is about the order number, not about going on: "I don't have it", "no idea",
-# "je sais pas", "sikumbuki" (folded), and French "je (ne) l'ai pas" ("I haven't got it").
+# "je sais pas", "sikumbuki" (folded), and French "je (ne) l'ai pas" ("I haven't got it"). Not
+# "oublie": "oublie ça" is "forget it", a stop.
 NO_NUMBER_WORDS = frozenset({"know", "idea", "have", "remember", "find", "dunno", "idk", "clue", "lost", "forgot",
-                             "sais", "sait", "connais", "idee", "trouve", "souviens", "perdu", "oublie",
+                             "sais", "sait", "connais", "idee", "trouve", "souviens", "perdu",
                              "sijui", "sina", "sinayo", "sikumbuki", "sioni", "sijaiona", "sijaipata", "sijapata",
                              "nimeipoteza", "nimesahau"})
 HAVE_IT_RE = re.compile(r"\bl['\u2019 ]?ai\b")

@@ -41,7 +41,8 @@ REASON_KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
     "cancel_reason": {
         "no_longer_needed": ("no longer", "dont need", "don't need", "not need", "plus besoin",
                              "pas besoin", "sihitaji", "sitaki", "changed my mind", "change d'avis",
-                             "change d avis", "change davis", "badilisha mawazo"),
+                             "change d avis", "change davis", "badilisha mawazo", "dont want", "don't want",
+                             "no need", "veux plus", "en ai plus", "sina haja", "haihitajiki"),
         "wrong_item_ordered": ("wrong size", "wrong colo", "mauvaise taille", "couleur", "saizi",
                                "rangi", "mistake", "erreur", "makosa"),
         "found_cheaper": ("cheaper", "moins cher", "bei nafuu", "rahisi zaidi"),

@@ -6,7 +6,8 @@ statistical classifier has no words to go on. This component runs after the clas
 * it tags e-mail addresses and phone numbers as the ``contact`` entity;
 * when the message holds nothing but identifiers (and filler punctuation), it sets the intent to
   ``inform`` with full confidence, since that is what such a message is by definition;
-* a message with an identifier is never ``out_of_scope``: it becomes ``inform`` (same confidence).
+* a message with an identifier is never ``out_of_scope``, nor left to the fallback: read as
+  out of scope, or with no intent the model is sure of, it becomes ``inform``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ FILLER_RE = re.compile(rf"[\s,;:.!?#()\-]+|(?<!\w)(?:{_LONGEST_FIRST})(?!\w)", r
 CONTACT = "contact"
 INFORM = "inform"
 OUT_OF_SCOPE = "out_of_scope"
+# Below this the fallback would answer "didn't understand" (bot/config.yml, the fallback's threshold
+# is 0.35); a message with an identifier is then read as giving it, at that confidence.
+UNSURE_BELOW = 0.4
 
 
 def find_contacts(text: str) -> list[tuple[int, int, str]]:
@@ -90,11 +94,18 @@ class IdentifierExtractor(GraphComponent):
             spans = [(s, e) for s, e, _ in contacts] + [(s, e) for s, e, _ in find_order_numbers(text)]
             if only_identifiers(text, spans):
                 self._inform(message, 1.0)
-            elif spans and (message.get(INTENT) or {}).get("name") == OUT_OF_SCOPE:
+            elif spans and self._unsure_or_out_of_scope(message):
                 # "u can reach me on 0712...", "la 8170... stp": a message that names an order or
-                # an account is about the buyer's orders, whatever its other words.
-                self._inform(message, (message.get(INTENT) or {}).get("confidence") or 0.0)
+                # an account is about the buyer's orders, whatever its other words; when the model
+                # has no reading of them, it gives that identifier.
+                confidence = (message.get(INTENT) or {}).get("confidence") or 0.0
+                self._inform(message, max(confidence, UNSURE_BELOW))
         return messages
+
+    @staticmethod
+    def _unsure_or_out_of_scope(message: Message) -> bool:
+        intent = message.get(INTENT) or {}
+        return intent.get("name") == OUT_OF_SCOPE or (intent.get("confidence") or 0.0) < UNSURE_BELOW
 
     @staticmethod
     def _inform(message: Message, confidence: float) -> None:

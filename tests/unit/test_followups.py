@@ -88,3 +88,9 @@ def test_a_no_about_the_order_number_is_not_a_stop():
         assert about_the_number(text), text
     for text in ("no", "no thanks", "non merci", "hapana", "non j'ai pas le temps", "forget it", "I dont want to"):
         assert not about_the_number(text), text
+
+
+def test_forget_it_is_a_stop_in_french_too():
+    from actions.skills.catalogue import about_the_number
+    assert not about_the_number("oublie ça")
+    assert not about_the_number("oublie")
