@@ -512,7 +512,14 @@ class ValidateCancelForm(OrderFormValidator):
         return refusal(dispatcher, result.code, **refusal_vars(order, result.data, ctx.localiser(tracker, order)))
 
     async def extract_cancel_reason(self, dispatcher, tracker, domain):
-        return reason_from_message(tracker, "cancel_reason")
+        found = reason_from_message(tracker, "cancel_reason")
+        if found or tracker.get_slot("cancel_reason") is not None or not self.activating(tracker):
+            return found
+        # The request that opens the form, with its reason in words the NLU did not tag ("annulez,
+        # j'ai trouvé moins cher ailleurs"): the keywords, except "seller", which a request names
+        # without complaining of one ("cancel my order from this seller").
+        code = reason_from_text("cancel_reason", (tracker.latest_message or {}).get("text"))
+        return {"cancel_reason": code} if code and code != "seller_issue" else {}
 
     async def validate_cancel_reason(self, value, dispatcher, tracker, domain):
         code = reason_code(tracker, "cancel_reason", value)

@@ -94,3 +94,22 @@ def test_forget_it_is_a_stop_in_french_too():
     from actions.skills.catalogue import about_the_number
     assert not about_the_number("oublie ça")
     assert not about_the_number("oublie")
+
+
+def test_the_reason_in_the_request_that_opens_the_cancellation():
+    import asyncio
+
+    from rasa_sdk import Tracker
+
+    from actions.skills.forms import ValidateCancelForm
+
+    def extract(text: str, active: bool = False) -> dict:
+        tracker = Tracker("t", {"cancel_reason": None, "requested_slot": "cancel_reason" if active else None},
+                          {"text": text, "intent": {"name": "cancel_order"}, "entities": []}, [], False, None,
+                          {"name": "cancel_form"} if active else {}, "action_listen")
+        return asyncio.run(ValidateCancelForm().extract_cancel_reason(None, tracker, {}))
+
+    assert extract("svp annulez ma cmd, g vu moins cher ailleurs") == {"cancel_reason": "found_cheaper"}
+    assert extract("cancel my order from this seller") == {}  # names the seller, no complaint
+    assert extract("cancel my order please") == {}
+    assert extract("moins cher ailleurs", active=True) == {}  # an answer to the question: validated as such
