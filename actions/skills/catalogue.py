@@ -97,7 +97,8 @@ def names_another_order(text: str) -> bool:
 
 def about_the_number(text: Any) -> bool:
     """ "No" meaning "I don't have / know the number" (NO_NUMBER_WORDS), not "stop"."""
-    return any(token in NO_NUMBER_WORDS for token in tokens(text)) or bool(HAVE_IT_RE.search(fold(str(text or ""))))
+    folded = fold(str(text or ""))
+    return any(token in NO_NUMBER_WORDS for token in _WORD.findall(folded)) or bool(HAVE_IT_RE.search(folded))
 
 
 def topic_skills(text: str) -> tuple[str, ...]:

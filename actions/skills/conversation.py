@@ -30,16 +30,16 @@ class ActionStopForm(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         form = (tracker.active_loop or {}).get("name")
         message = tracker.latest_message or {}
-        if form and tracker.get_slot("requested_slot") == "order_id" and \
-                (message.get("intent") or {}).get("name") == "deny" and about_the_number(message.get("text")):
-            # "I don't have it", "je sais pas" at "which order?": where to find it, and the form goes on.
-            dispatcher.utter_message(response=FIND_ORDER_NUMBER)
-            return [FollowupAction(form)]
-        reason = reason_from_text("cancel_reason", message.get("text")) \
-            if tracker.get_slot("requested_slot") == "cancel_reason" else None
-        if form and reason and (message.get("intent") or {}).get("name") == "deny":
-            # "I changed my mind", "sitaki tena" at "why do you want to cancel?": the reason, not a stop.
-            return [SlotSet("cancel_reason", reason), FollowupAction(form)]
+        asked = tracker.get_slot("requested_slot")
+        if form and (message.get("intent") or {}).get("name") == "deny":  # not a goodbye
+            if asked == "order_id" and about_the_number(message.get("text")):
+                # "I don't have it", "je sais pas" at "which order?": where to find it; the form goes on.
+                dispatcher.utter_message(response=FIND_ORDER_NUMBER)
+                return [FollowupAction(form)]
+            reason = reason_from_text("cancel_reason", message.get("text")) if asked == "cancel_reason" else None
+            if reason:
+                # "I changed my mind", "sitaki tena" at "why do you want to cancel?": the reason, not a stop.
+                return [SlotSet("cancel_reason", reason), FollowupAction(form)]
         dispatcher.utter_message(response="utter_form_stopped")
         return [ActiveLoop(None), SlotSet("requested_slot", None), *reset_run_slots()]
 

@@ -30,7 +30,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.skills.catalogue import BY_INTENT, names_another_order
-from actions.skills.forms import RUN_SLOTS
+from actions.skills.forms import clear_run_slots
 
 HANDOFF_INTENT = "request_human"
 PAYLOAD = re.compile(r"^/(?P<intent>\w+)(?P<entities>\{.*\})?$", re.S)
@@ -98,14 +98,10 @@ def message_order_number(tracker: Tracker) -> str | None:
 
 
 def start_skill(tracker: Tracker, intent: str, entities: dict[str, Any]) -> list[EventType]:
-    """Events that start ``intent``'s form as its button would (a fresh run, pre-filled slots).
-
-    Only slots that hold a value are cleared: the form validates every slot set since the user's
-    message as a candidate answer, so clearing an empty one would read as an empty answer."""
+    """Events that start ``intent``'s form as its button would (a fresh run, pre-filled slots)."""
     if intent == HANDOFF_INTENT:
         return [FollowupAction("action_handoff")]
-    events: list[EventType] = [SlotSet(slot, None) for slot in RUN_SLOTS
-                               if tracker.get_slot(slot) not in (None, 0, 0.0) and slot not in entities]
+    events: list[EventType] = clear_run_slots(tracker, keep=entities)
     events += [SlotSet(slot, str(entities[slot])) for slot in PREFILLABLE if entities.get(slot)]
     events.append(FollowupAction(BY_INTENT[intent].form))
     return events

@@ -273,8 +273,7 @@ class OrderFormValidator(FormValidationAction, ABC):
         if other is not None:
             # "Actually, I want to cancel it instead" at one of this form's questions: this run
             # ends with nothing filed and the other skill's form starts, on the same order.
-            events = [ActiveLoop(None), SlotSet("requested_slot", None)]
-            events += [SlotSet(slot, None) for slot in RUN_SLOTS if tracker.get_slot(slot) not in (None, 0, 0.0)]
+            events = [ActiveLoop(None), SlotSet("requested_slot", None), *clear_run_slots(tracker)]
             if tracker.get_slot("requested_slot") == "order_id":  # the message, read as the answer
                 number = ctx.normalise_order_number(message_entity(tracker, "order_id"))
                 events.append(SlotSet("order_id", number if ctx.plausible_order_number(number) else None))
@@ -663,3 +662,10 @@ class ActionAskOrderId(Action):
 
 def reset_run_slots() -> list[EventType]:
     return [SlotSet(slot, None) for slot in RUN_SLOTS]
+
+
+def clear_run_slots(tracker: Tracker, keep: Any = ()) -> list[EventType]:
+    """Clears what the last run filled before another form starts in the same turn. Only slots that
+    hold a value: the starting form validates every slot set since the user's message as a
+    candidate answer, so clearing an empty one would read as an empty answer."""
+    return [SlotSet(slot, None) for slot in RUN_SLOTS if tracker.get_slot(slot) not in (None, 0, 0.0) and slot not in keep]
