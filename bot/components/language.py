@@ -46,6 +46,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.shared.utils.io import dump_obj_as_json_to_file, read_json_file
 
+from bot.components.stateless import StatelessComponent
 from bot.components.text import words
 
 logger = logging.getLogger(__name__)
@@ -460,18 +461,8 @@ class LanguageDetector(GraphComponent):
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
 )
-class LanguageSwitch(GraphComponent):
+class LanguageSwitch(StatelessComponent):
     """Honours explicit requests: ``switch_language`` sets ``language`` to the language named."""
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> LanguageSwitch:
-        return cls()
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:

@@ -8,16 +8,13 @@ Phone numbers written with a leading "+" are not order numbers.
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from actions.formats import order_number_pattern
+from bot.components.stateless import StatelessComponent
 
 ENTITY = "order_id"
 # Someone typing an order number, right or wrong (actions/formats.py: one definition).
@@ -39,17 +36,7 @@ def find_order_numbers(text: str) -> list[tuple[int, int, str]]:
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
 )
-class OrderIdExtractor(GraphComponent):
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> OrderIdExtractor:
-        return cls()
-
+class OrderIdExtractor(StatelessComponent):
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             text = message.get(TEXT) or ""

@@ -15,12 +15,7 @@ questions, so a message moved to the skill is right by either reading.
 
 from __future__ import annotations
 
-from typing import Any
-
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.constants import RESPONSE_SELECTOR_PREDICTION_KEY, RESPONSE_SELECTOR_PROPERTY_NAME
 from rasa.shared.nlu.constants import (
     INTENT,
@@ -33,6 +28,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 
 from actions.skills.catalogue import tokens
+from bot.components.stateless import StatelessComponent
 
 FAQ_INTENT = "faq"
 # Words that make a question personal (folded): "I want" and the possessives, in the three languages.
@@ -62,18 +58,8 @@ def says_any(text: str, words: frozenset[str]) -> bool:
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class OwnOrderRequest(GraphComponent):
+class OwnOrderRequest(StatelessComponent):
     """Turns a skill's how-to FAQ asked about one's own order into the skill's intent."""
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> OwnOrderRequest:
-        return cls()
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
