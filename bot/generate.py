@@ -156,6 +156,7 @@ ANSWER_AND_RESUME = {
     "switch_language": "utter_language_switched",
     "bot_challenge": "utter_iamabot",
     "out_of_scope": "utter_out_of_scope",
+    "explain": "action_explain",  # "why?" at a question: why it is asked (actions/skills/followups.py)
 }
 # intent -> the action that ends the form, then what is said after it. A goodbye at a form's
 # question is the user leaving: saying goodbye and asking the question again would keep them.

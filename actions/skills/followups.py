@@ -8,6 +8,9 @@ meaning from the NLU alone, so three rules send them here (``data/rules/conversa
   is a skill intent (``/open_dispute{"dispute_reason": "not_received"}``): the skill starts as if the
   button was clicked, with the order under discussion. Nothing offered: the user is asked what to do.
 * **no** (``action_decline_offer``): nothing starts; "anything else?".
+* **why? / what now? / what do you mean?** (``action_explain``): at a form's question, why the bot
+  asks it (the form then asks again); otherwise the bot's last answer, said again. A refusal already
+  says why and what to do instead; "pourquoi ?" must not be filed as the cancellation reason.
 * **an order number** (``action_order_followup``): the skill a policy answer just offered, else the
   skill the user last used (a second order: "and this one?"), starts for that order; with neither, the
   user picks what to do with it (buttons). "And my other order?" without a number starts the last
@@ -194,4 +197,70 @@ class ActionOfferSkill(Action):
         skill = FAQ_OFFERS.get(key.split("/", 1)[-1])
         if skill:
             dispatcher.utter_message(response=f"utter_offer_{skill}")
+        return []
+
+
+# Why the bot asks a form's question, for "why?" / "what for?" typed there (the form asks again).
+WHY_ASKED = {
+    "order_id": "utter_why_order_id",
+    "contact": "utter_why_contact",
+    "cancel_reason": "utter_why_cancel_reason",
+    "dispute_reason": "utter_why_dispute_reason",
+    "dispute_description": "utter_why_dispute_description",
+    "dispute_evidence": "utter_why_dispute_evidence",
+    "confirmed": "utter_why_confirmed",
+}
+# Bot messages that are not an answer worth saying again: small talk, acknowledgements, questions.
+NOT_ANSWERS = frozenset({
+    "utter_greet", "utter_goodbye", "utter_you_are_welcome", "utter_anything_else", "utter_no_problem",
+    "utter_verified", "utter_default", "utter_out_of_scope", "utter_iamabot", "utter_language_switched",
+    "utter_explain_again", "utter_restart", "utter_empty_message",
+})
+NOT_ANSWER_PREFIXES = ("utter_ask_", "utter_offer_", "utter_why_")
+
+
+def last_answer(tracker: Tracker) -> dict[str, Any] | None:
+    """The bot's last answer in this session, if it was said in the conversation's current language.
+
+    The message is said again as it was sent (its text and buttons): its order number and dates
+    are not kept apart from the text, so after a change of language there is nothing to say again.
+    """
+    language, found = None, None
+    for event in tracker.events:
+        kind = event.get("event")
+        if kind in ("session_started", "restart"):
+            found = None
+        elif kind == "slot" and event.get("name") == "language":
+            language = event.get("value")
+        elif kind == "bot":
+            name = (event.get("metadata") or {}).get("utter_action") or ""
+            if name and name not in NOT_ANSWERS and not name.startswith(NOT_ANSWER_PREFIXES):
+                found = (event, language)
+    if found is None or found[1] != tracker.get_slot("language"):
+        return None
+    return found[0]
+
+
+class ActionExplain(Action):
+    """ "Why?", "what now?", "what do you mean?": the user asks about the bot's last message."""
+
+    def name(self) -> str:
+        return "action_explain"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        if (tracker.active_loop or {}).get("name"):
+            response = WHY_ASKED.get(tracker.get_slot("requested_slot") or "")
+            if response:
+                dispatcher.utter_message(response=response)
+            return []  # the form asks its question again
+        answer = last_answer(tracker)
+        if answer is None:
+            dispatcher.utter_message(response="utter_ask_what_to_do")
+            return []
+        dispatcher.utter_message(response="utter_explain_again")
+        data = answer.get("data") or {}
+        # Under its own name (Rasa keeps the extra field as the message's metadata), so a "yes" to
+        # its buttons and the tests read it as what it is.
+        dispatcher.utter_message(text=answer.get("text"), buttons=data.get("buttons") or [],
+                                 utter_action=(answer.get("metadata") or {}).get("utter_action"))
         return []

@@ -127,3 +127,11 @@ def test_button_payloads_render_without_an_interpolation_error(domain, monkeypat
     assert '/order_status{"order_id": "8170034500000007"}' in [b["payload"] for b in task["buttons"]]
 
 
+
+
+def test_every_form_question_says_why_it_is_asked(domain):
+    """ "Why?" at any question of any form gets why it is asked (action_explain), in a response that exists."""
+    from actions.skills.followups import WHY_ASKED
+    asked = {slot for form in domain.forms.values() for slot in form["required_slots"]}
+    assert asked == set(WHY_ASKED)
+    assert set(WHY_ASKED.values()) <= set(domain.responses)

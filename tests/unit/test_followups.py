@@ -113,3 +113,50 @@ def test_the_reason_in_the_request_that_opens_the_cancellation():
     assert extract("cancel my order from this seller") == {}  # names the seller, no complaint
     assert extract("cancel my order please") == {}
     assert extract("moins cher ailleurs", active=True) == {}  # an answer to the question: validated as such
+
+
+def explain_tracker(events: list, language: str = "en", loop: dict | None = None, requested: str | None = None) -> Tracker:
+    return Tracker("t", {"language": language, "requested_slot": requested},
+                   {"text": "why?", "intent": {"name": "explain"}, "entities": []}, events, False, None,
+                   loop or {}, "action_listen")
+
+
+def bot(name: str, text: str = "", buttons: list | None = None) -> dict:
+    return {"event": "bot", "text": text or name, "data": {"buttons": buttons or []}, "metadata": {"utter_action": name}}
+
+
+def run_explain(tracker: Tracker) -> list[dict]:
+    import asyncio
+
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.skills.followups import ActionExplain
+    dispatcher = CollectingDispatcher()
+    assert asyncio.run(ActionExplain().run(dispatcher, tracker, {})) == []
+    return dispatcher.messages
+
+
+def test_why_after_an_answer_says_the_answer_again_under_its_name_with_its_buttons():
+    button = {"title": "Open a dispute", "payload": "/open_dispute"}
+    events = [{"event": "slot", "name": "language", "value": "en"},
+              bot("utter_refuse_cancel_shipped", "Order 817... has already been shipped", [button]),
+              bot("utter_anything_else"), bot("utter_ask_what_to_do")]  # not answers: skipped
+    said = run_explain(explain_tracker(events))
+    assert said[0]["response"] == "utter_explain_again"
+    assert said[1]["text"] == "Order 817... has already been shipped"
+    assert said[1]["buttons"] == [button] and said[1]["utter_action"] == "utter_refuse_cancel_shipped"
+
+
+def test_nothing_to_say_again_after_a_new_session_or_a_change_of_language():
+    answer = bot("utter_status_shipped", "Your order has been shipped")
+    fresh = [{"event": "slot", "name": "language", "value": "en"}, answer, {"event": "session_started"}]
+    assert [m["response"] for m in run_explain(explain_tracker(fresh))] == ["utter_ask_what_to_do"]
+    switched = [{"event": "slot", "name": "language", "value": "en"}, answer,
+                {"event": "slot", "name": "language", "value": "fr"}]  # the English text is not said to a French speaker
+    assert [m["response"] for m in run_explain(explain_tracker(switched, "fr"))] == ["utter_ask_what_to_do"]
+
+
+def test_why_at_a_form_question_says_why_it_is_asked():
+    said = run_explain(explain_tracker([], loop={"name": "cancel_form"}, requested="contact"))
+    assert [m["response"] for m in said] == ["utter_why_contact"]
+    assert run_explain(explain_tracker([], loop={"name": "cancel_form"}, requested="unknown_slot")) == []
