@@ -65,6 +65,23 @@ NO_NUMBER_WORDS = frozenset({"know", "idea", "have", "remember", "find", "dunno"
                              "sijui", "sina", "sinayo", "sikumbuki", "sioni", "sijaiona", "sijaipata", "sijapata",
                              "nimeipoteza", "nimesahau"})
 HAVE_IT_RE = re.compile(r"\bl['\u2019 ]?ai\b")
+# Words that open a question (folded), for a message typed without "?": "when will I be refunded",
+# "quand est-ce que je serai rembourse", "nitarudishiwa pesa lini" (Swahili puts it last).
+QUESTION_WORDS = frozenset({"how", "when", "what", "why", "where", "can", "could", "will", "do", "does", "is",
+                            "comment", "quand", "quoi", "pourquoi", "ou", "combien", "est", "puis", "peut",
+                            "vipi", "lini", "nini", "wapi", "kwanini", "je", "naweza", "itachukua"})
+QUESTION_LAST_WORDS = frozenset({"lini", "vipi", "wapi", "gani", "je", "nini"})
+# Words that ask when (folded): "when", "how long", "quand", "combien de temps", "délai", "lini", "muda".
+WHEN_WORDS = frozenset({"when", "long", "quand", "temps", "delai", "lini", "muda", "ngapi"})
+
+
+def is_question(text: Any) -> bool:
+    """A message asked as a question: a "?" at its end, or a question word first (or last, in Swahili)."""
+    text = str(text or "").strip()
+    words = tokens(text)
+    return text.endswith("?") or bool(words) and (words[0] in QUESTION_WORDS or words[-1] in QUESTION_LAST_WORDS)
+
+
 # Where the NLU puts its reading of a whole message as a reason code (bot/components/reasons.py);
 # the dispute and cancellation forms read it (actions/skills/forms.py).
 REASON_GUESS = "reason_guess"

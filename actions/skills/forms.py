@@ -25,7 +25,8 @@ from actions.orders.rules import REFUSALS, Code
 from actions.orders.views import OrderView
 from actions.skills import context as ctx
 from actions.skills import ratelimit
-from actions.skills.catalogue import BY_FORM, BY_INTENT, REASON_GUESS, fold, names_another_order, tokens
+from actions.skills.catalogue import (BY_FORM, BY_INTENT, REASON_GUESS, WHEN_WORDS, fold, is_question, names_another_order,
+                                      tokens)
 from actions.skills.context import ServiceUnavailable, call, service
 from actions.skills.localise import Localiser
 
@@ -53,13 +54,20 @@ REASON_KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "wrong_tracking": ("tracking", "suivi", "ufuatiliaji"),
         "not_received": ("not received", "never arrived", "pas recu", "jamais recu", "sijapokea",
                          "haijafika", "late", "retard"),
-        "damaged": ("damaged", "broken", "cass", "abime", "imeharibika", "imevunjika"),
+        "damaged": ("damaged", "broken", "casse", "abime", "imeharibika", "imevunjika"),
         "wrong_item": ("wrong item", "wrong product", "mauvais article", "mauvais produit",
                        "kitu tofauti"),
         "not_as_described": ("not as described", "different from", "pas conforme", "description",
                              "si kama"),
         "bad_quality": ("quality", "qualite", "ubora", "fake", "contrefa"),
     },
+}
+# A keyword starts a word ("lent" is slow, "excellent" is not) and, from five letters, may end
+# anywhere: "casse" is "cassé" and "cassée", "contrefa" is "contrefaçon" ("late" is not "latest").
+KEYWORD_PATTERNS = {
+    kind: {code: re.compile("|".join(r"\b" + re.escape(k) + (r"\b" if len(k) <= 4 else "") for k in keywords))
+           for code, keywords in codes.items()}
+    for kind, codes in REASON_KEYWORDS.items()
 }
 TASK_FORMS = {
     "status_form": "status",
@@ -84,8 +92,8 @@ def reason_from_text(kind: str, text: Any) -> str | None:
     if value in CANCEL_REASONS + DISPUTE_REASONS:
         return value
     folded = fold(value)
-    for code, keywords in REASON_KEYWORDS[kind].items():
-        if any(keyword in folded for keyword in keywords):
+    for code, pattern in KEYWORD_PATTERNS[kind].items():
+        if pattern.search(folded):
             return code
     return None
 
@@ -597,13 +605,45 @@ class ValidateDisputeForm(OrderFormValidator):
 
     async def validate_dispute_description(self, value, dispatcher, tracker, domain):
         text = re.sub(r"\s+", " ", str(value or "")).strip()
+        answer = side_question(tracker)
+        if answer:
+            dispatcher.utter_message(response=answer)
+            return {"dispute_description": None}  # answered; the form asks again
         if len(text) < 3 or bare_yes(tracker):
             return self.failed(dispatcher, tracker, {"dispute_description": None})  # the form asks again
         return {"dispute_description": text[:1000]}
 
     async def validate_dispute_evidence(self, value, dispatcher, tracker, domain):
         text = re.sub(r"\s+", " ", str(value or "")).strip()
+        answer = side_question(tracker)
+        if answer:
+            dispatcher.utter_message(response=answer)
+            return {"dispute_evidence": None}
         return {"dispute_evidence": text[:500] or "none"}
+
+
+# A question asked at the dispute's free-text questions is not the description or the evidence:
+# "when will I be refunded?", "do I need photos?". Only a clear reading, asked as a question: a
+# description often reads as a complaint or as wanting the money back ("can I get a full refund?"
+# is an expectation), so a refund question must ask when.
+SIDE_QUESTION_CONFIDENCE = {"faq": 0.5, "refund_status": 0.6}
+
+
+def side_question(tracker: Tracker) -> str | None:
+    """The response that answers a side question typed at a free-text question, or None."""
+    message = tracker.latest_message or {}
+    intent = message.get("intent") or {}
+    name = intent.get("name")
+    if name not in SIDE_QUESTION_CONFIDENCE or (intent.get("confidence") or 0.0) < SIDE_QUESTION_CONFIDENCE[name] \
+            or not is_question(message.get("text")):
+        return None
+    if name == "refund_status":
+        return "utter_refund_with_dispute" if set(tokens(message.get("text"))) & WHEN_WORDS else None
+    if name == "faq":
+        selected = ((message.get("response_selector") or {}).get("faq") or {}).get("response") or {}
+        key = selected.get("intent_response_key") or ""
+        return f"utter_{key}" if key.startswith("faq/") else None
+    return None
 
 
 class ValidateWithdrawForm(OrderFormValidator):
