@@ -62,10 +62,11 @@ REASON_KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "bad_quality": ("quality", "qualite", "ubora", "fake", "contrefa"),
     },
 }
-# A keyword starts a word ("lent" is slow, "excellent" is not) and, from five letters, may end
-# anywhere: "casse" is "cassé" and "cassée", "contrefa" is "contrefaçon" ("late" is not "latest").
+# A keyword of four letters or fewer is a whole word ("lent" is slow, "excellent" is not; "late" is
+# not "latest"); a longer one may sit anywhere, for stems and Swahili verb forms ("casse" in
+# "cassée", "badilisha mawazo" in "nimebadilisha mawazo").
 KEYWORD_PATTERNS = {
-    kind: {code: re.compile("|".join(r"\b" + re.escape(k) + (r"\b" if len(k) <= 4 else "") for k in keywords))
+    kind: {code: re.compile("|".join(rf"\b{re.escape(k)}\b" if len(k) <= 4 else re.escape(k) for k in keywords))
            for code, keywords in codes.items()}
     for kind, codes in REASON_KEYWORDS.items()
 }
@@ -119,6 +120,11 @@ def reason_from_message(tracker: Tracker, kind: str) -> dict[str, Any]:
     number, in words no entity covered. The form's validator then checks it like any answer."""
     guess = reason_guess(tracker, kind) if tracker.get_slot(kind) is None else None
     return {kind: guess} if guess else {}
+
+
+def asks_why(tracker: Tracker) -> bool:
+    """ "Why?", "what for?" typed at a question (intent explain): answered by why it is asked."""
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name") == "explain"
 
 
 def bare_yes(tracker: Tracker) -> bool:
@@ -530,6 +536,9 @@ class ValidateCancelForm(OrderFormValidator):
 
     async def validate_cancel_reason(self, value, dispatcher, tracker, domain):
         code = reason_code(tracker, "cancel_reason", value)
+        if code is None and asks_why(tracker):
+            dispatcher.utter_message(response="utter_why_cancel_reason")
+            return {"cancel_reason": None}  # the form asks again; not a failed answer
         if code is None and bare_yes(tracker):
             return self.failed(dispatcher, tracker, {"cancel_reason": None})  # asked again, with its buttons
         # A reason we cannot classify is still the user's reason: file it as "other".
@@ -587,6 +596,9 @@ class ValidateDisputeForm(OrderFormValidator):
         if code is None:
             if tracker.get_slot("requested_slot") != "dispute_reason":
                 return {"dispute_reason": None}  # not an answer to the question: just ask it
+            if asks_why(tracker):
+                dispatcher.utter_message(response="utter_why_dispute_reason")
+                return {"dispute_reason": None}
             dispatcher.utter_message(response="utter_default")
             return self.failed(dispatcher, tracker, {"dispute_reason": None})
         customer = await ctx.identify(tracker)

@@ -160,3 +160,32 @@ def test_why_at_a_form_question_says_why_it_is_asked():
     said = run_explain(explain_tracker([], loop={"name": "cancel_form"}, requested="contact"))
     assert [m["response"] for m in said] == ["utter_why_contact"]
     assert run_explain(explain_tracker([], loop={"name": "cancel_form"}, requested="unknown_slot")) == []
+
+
+def side_tracker(text: str, intent: str, confidence: float, topic: str | None = None) -> Tracker:
+    message = {"text": text, "intent": {"name": intent, "confidence": confidence}, "entities": []}
+    if topic:
+        message["response_selector"] = {"faq": {"response": {"intent_response_key": f"faq/{topic}"}}}
+    return Tracker("t", {}, message, [], False, None, {"name": "dispute_form"}, "action_listen")
+
+
+def test_a_question_at_the_dispute_description_is_answered_not_filed():
+    from actions.skills.forms import side_question
+    assert side_question(side_tracker("and when do I get refunded?", "refund_status", 0.77)) == "utter_refund_with_dispute"
+    assert side_question(side_tracker("nitarudishiwa pesa lini", "refund_status", 0.9)) == "utter_refund_with_dispute"
+    assert side_question(side_tracker("do I need photos?", "faq", 0.6, "dispute_evidence")) == "utter_faq/dispute_evidence"
+    # what the buyer expects is the description: not a question about when
+    assert side_question(side_tracker("can I get a full refund?", "refund_status", 0.9)) is None
+    assert side_question(side_tracker("I want my money back, it broke", "refund_status", 0.9)) is None
+    # a complaint, or a reading too unsure, is the description
+    assert side_question(side_tracker("why is it broken already?", "open_dispute", 0.9)) is None
+    assert side_question(side_tracker("is this normal?", "faq", 0.3, "dispute_evidence")) is None
+
+
+def test_short_reason_keywords_are_whole_words():
+    from actions.skills.forms import reason_from_text
+    assert reason_from_text("cancel_reason", "annulez, c'est trop lent") == "delivery_too_slow"
+    assert reason_from_text("cancel_reason", "excellent shop but please cancel") is None  # not "lent"
+    assert reason_from_text("dispute_reason", "the latest update says nothing") is None  # not "late"
+    assert reason_from_text("dispute_reason", "colis arrivé cassé") == "damaged"
+    assert reason_from_text("cancel_reason", "nimebadilisha mawazo") == "no_longer_needed"  # a verb form

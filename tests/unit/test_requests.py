@@ -37,3 +37,20 @@ def test_how_to_about_ones_own_order(text, topic, intent):
     if intent != "faq":  # the two swap confidences, so the fallback sees no tie
         assert ranking[0]["confidence"] == 0.62
         assert next(r for r in ranking if r["name"] == "faq")["confidence"] < 0.62
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("so when will it get here?", "order_status"),  # asks when: about the order
+    ("et elle arrive quand alors ?", "order_status"),
+    ("itafika lini sasa?", "order_status"),
+    ("so what do I do now?", "explain"),  # no "when": the bot's last answer again
+    ("kwa nini?", "explain"),
+])
+def test_a_when_question_is_not_a_why(text, intent):
+    from bot.components.explain import WhenIsNotWhy
+    message = Message(data={"text": text, "intent": {"name": "explain", "confidence": 0.6},
+                            "intent_ranking": [{"name": "explain", "confidence": 0.6},
+                                               {"name": "order_status", "confidence": 0.3}]})
+    WhenIsNotWhy().process([message])
+    assert message.get("intent")["name"] == intent
+    assert message.get("intent_ranking")[0]["name"] == intent

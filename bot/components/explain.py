@@ -1,0 +1,39 @@
+"""A question that asks *when* is about the order, not a "why?" or "what now?" about the bot's words.
+
+The ``explain`` intent's examples have no words of their own ("then what?", "and now?", "so what do
+I do now?"), and short follow-ups about the order just answered share their shape ("so when will it
+get here?"). A message read as ``explain`` that asks when gets the classifier's next reading
+instead: the status question stays on the order (``actions/skills/followups.py``).
+"""
+
+from __future__ import annotations
+
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from actions.skills.catalogue import WHEN_WORDS, tokens
+from bot.components.stateless import StatelessComponent
+
+EXPLAIN_INTENT = "explain"
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class WhenIsNotWhy(StatelessComponent):
+    """Moves a "when ...?" read as ``explain`` to the classifier's next intent."""
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            intent = message.get(INTENT) or {}
+            if intent.get(INTENT_NAME_KEY) != EXPLAIN_INTENT or not set(tokens(message.get(TEXT))) & WHEN_WORDS:
+                continue
+            ranking = message.get(INTENT_RANKING_KEY) or []
+            others = [r for r in ranking if r.get(INTENT_NAME_KEY) != EXPLAIN_INTENT]
+            if not others:
+                continue
+            demoted = [r for r in ranking if r.get(INTENT_NAME_KEY) == EXPLAIN_INTENT]
+            message.set(INTENT, {INTENT_NAME_KEY: others[0][INTENT_NAME_KEY],
+                                 PREDICTED_CONFIDENCE_KEY: others[0].get(PREDICTED_CONFIDENCE_KEY) or 0.0},
+                        add_to_output=True)
+            message.set(INTENT_RANKING_KEY, others + demoted, add_to_output=True)
+        return messages
