@@ -3,7 +3,8 @@
 The ``explain`` intent's examples have no words of their own ("then what?", "and now?", "so what do
 I do now?"), and short follow-ups about the order just answered share their shape ("so when will it
 get here?"). A message read as ``explain`` that asks when gets the classifier's next reading
-instead: the status question stays on the order (``actions/skills/followups.py``).
+instead, with the confidence ``explain`` had: the status question stays on the order
+(``actions/skills/followups.py``).
 """
 
 from __future__ import annotations
@@ -31,9 +32,14 @@ class WhenIsNotWhy(StatelessComponent):
             others = [r for r in ranking if r.get(INTENT_NAME_KEY) != EXPLAIN_INTENT]
             if not others:
                 continue
-            demoted = [r for r in ranking if r.get(INTENT_NAME_KEY) == EXPLAIN_INTENT]
-            message.set(INTENT, {INTENT_NAME_KEY: others[0][INTENT_NAME_KEY],
-                                 PREDICTED_CONFIDENCE_KEY: others[0].get(PREDICTED_CONFIDENCE_KEY) or 0.0},
+            # The two swap confidences, as in bot/components/requests.py: the next reading is taken
+            # with the certainty the message had, so the fallback does not see a weak guess.
+            confidence = intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0
+            top, rest = others[0], others[1:]
+            demoted = [{**r, PREDICTED_CONFIDENCE_KEY: top.get(PREDICTED_CONFIDENCE_KEY) or 0.0}
+                       for r in ranking if r.get(INTENT_NAME_KEY) == EXPLAIN_INTENT]
+            message.set(INTENT, {INTENT_NAME_KEY: top[INTENT_NAME_KEY], PREDICTED_CONFIDENCE_KEY: confidence},
                         add_to_output=True)
-            message.set(INTENT_RANKING_KEY, others + demoted, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, [{**top, PREDICTED_CONFIDENCE_KEY: confidence}, *demoted, *rest],
+                        add_to_output=True)
         return messages

@@ -52,5 +52,8 @@ def test_a_when_question_is_not_a_why(text, intent):
                             "intent_ranking": [{"name": "explain", "confidence": 0.6},
                                                {"name": "order_status", "confidence": 0.3}]})
     WhenIsNotWhy().process([message])
-    assert message.get("intent")["name"] == intent
-    assert message.get("intent_ranking")[0]["name"] == intent
+    assert message.get("intent") == {"name": intent, "confidence": 0.6}  # no weak guess for the fallback
+    ranking = message.get("intent_ranking")
+    assert ranking[0] == {"name": intent, "confidence": 0.6}
+    if intent != "explain":  # the two swapped confidences
+        assert ranking[1] == {"name": "explain", "confidence": 0.3}
