@@ -66,10 +66,11 @@ NO_NUMBER_WORDS = frozenset({"know", "idea", "have", "remember", "find", "dunno"
                              "nimeipoteza", "nimesahau"})
 HAVE_IT_RE = re.compile(r"\bl['\u2019 ]?ai\b")
 # Words that open a question (folded), for a message typed without "?": "when will I be refunded",
-# "quand est-ce que je serai rembourse", "nitarudishiwa pesa lini" (Swahili puts it last).
+# "quand est-ce que je serai rembourse", "nitarudishiwa pesa lini" (Swahili puts it last; its "je"
+# opens nothing: French "je" is "I").
 QUESTION_WORDS = frozenset({"how", "when", "what", "why", "where", "can", "could", "will", "do", "does", "is",
                             "comment", "quand", "quoi", "pourquoi", "ou", "combien", "est", "puis", "peut",
-                            "vipi", "lini", "nini", "wapi", "kwanini", "je", "naweza", "itachukua"})
+                            "vipi", "lini", "nini", "wapi", "kwanini", "naweza", "itachukua"})
 QUESTION_LAST_WORDS = frozenset({"lini", "vipi", "wapi", "gani", "je", "nini"})
 # Words that ask when (folded): "when", "how long", "quand", "combien de temps", "délai", "lini", "muda".
 WHEN_WORDS = frozenset({"when", "long", "quand", "temps", "delai", "lini", "muda", "ngapi"})

@@ -25,8 +25,16 @@ from actions.orders.rules import REFUSALS, Code
 from actions.orders.views import OrderView
 from actions.skills import context as ctx
 from actions.skills import ratelimit
-from actions.skills.catalogue import (BY_FORM, BY_INTENT, REASON_GUESS, WHEN_WORDS, fold, is_question, names_another_order,
-                                      tokens)
+from actions.skills.catalogue import (
+    BY_FORM,
+    BY_INTENT,
+    REASON_GUESS,
+    WHEN_WORDS,
+    fold,
+    is_question,
+    names_another_order,
+    tokens,
+)
 from actions.skills.context import ServiceUnavailable, call, service
 from actions.skills.localise import Localiser
 

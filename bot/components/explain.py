@@ -3,17 +3,18 @@
 The ``explain`` intent's examples have no words of their own ("then what?", "and now?", "so what do
 I do now?"), and short follow-ups about the order just answered share their shape ("so when will it
 get here?"). A message read as ``explain`` that asks when gets the classifier's next reading
-instead, with the confidence ``explain`` had: the status question stays on the order
-(``actions/skills/followups.py``).
+instead, with the confidence ``explain`` had (``ranking.promote``): the status question stays on
+the order (``actions/skills/followups.py``).
 """
 
 from __future__ import annotations
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from actions.skills.catalogue import WHEN_WORDS, tokens
+from bot.components.ranking import promote
 from bot.components.stateless import StatelessComponent
 
 EXPLAIN_INTENT = "explain"
@@ -28,18 +29,7 @@ class WhenIsNotWhy(StatelessComponent):
             intent = message.get(INTENT) or {}
             if intent.get(INTENT_NAME_KEY) != EXPLAIN_INTENT or not set(tokens(message.get(TEXT))) & WHEN_WORDS:
                 continue
-            ranking = message.get(INTENT_RANKING_KEY) or []
-            others = [r for r in ranking if r.get(INTENT_NAME_KEY) != EXPLAIN_INTENT]
-            if not others:
-                continue
-            # The two swap confidences, as in bot/components/requests.py: the next reading is taken
-            # with the certainty the message had, so the fallback does not see a weak guess.
-            confidence = intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0
-            top, rest = others[0], others[1:]
-            demoted = [{**r, PREDICTED_CONFIDENCE_KEY: top.get(PREDICTED_CONFIDENCE_KEY) or 0.0}
-                       for r in ranking if r.get(INTENT_NAME_KEY) == EXPLAIN_INTENT]
-            message.set(INTENT, {INTENT_NAME_KEY: top[INTENT_NAME_KEY], PREDICTED_CONFIDENCE_KEY: confidence},
-                        add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [{**top, PREDICTED_CONFIDENCE_KEY: confidence}, *demoted, *rest],
-                        add_to_output=True)
+            others = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != EXPLAIN_INTENT]
+            if others:
+                promote(message, others[0][INTENT_NAME_KEY])
         return messages

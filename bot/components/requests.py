@@ -17,17 +17,11 @@ from __future__ import annotations
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.constants import RESPONSE_SELECTOR_PREDICTION_KEY, RESPONSE_SELECTOR_PROPERTY_NAME
-from rasa.shared.nlu.constants import (
-    INTENT,
-    INTENT_NAME_KEY,
-    INTENT_RANKING_KEY,
-    INTENT_RESPONSE_KEY,
-    PREDICTED_CONFIDENCE_KEY,
-    TEXT,
-)
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RESPONSE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from actions.skills.catalogue import tokens
+from bot.components.ranking import promote
 from bot.components.stateless import StatelessComponent
 
 FAQ_INTENT = "faq"
@@ -69,13 +63,5 @@ class OwnOrderRequest(StatelessComponent):
             skill, words = SKILL_OF_TOPIC.get(topic(message) or "", (None, frozenset()))
             if skill is None or not says_any(message.get(TEXT) or "", words):
                 continue
-            # The two swap places: the skill takes the FAQ's confidence, the FAQ the skill's.
-            ranking = message.get(INTENT_RANKING_KEY) or []
-            confidence = intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0
-            was = next((r.get(PREDICTED_CONFIDENCE_KEY) or 0.0 for r in ranking if r.get(INTENT_NAME_KEY) == skill), 0.0)
-            swapped = {skill: confidence, FAQ_INTENT: was}
-            ranking = sorted(({**r, PREDICTED_CONFIDENCE_KEY: swapped.get(r.get(INTENT_NAME_KEY), r.get(PREDICTED_CONFIDENCE_KEY))}
-                              for r in ranking), key=lambda r: -(r.get(PREDICTED_CONFIDENCE_KEY) or 0.0))
-            message.set(INTENT, {INTENT_NAME_KEY: skill, PREDICTED_CONFIDENCE_KEY: confidence}, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+            promote(message, skill)
         return messages
