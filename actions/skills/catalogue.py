@@ -76,6 +76,11 @@ QUESTION_LAST_WORDS = frozenset({"lini", "vipi", "wapi", "gani", "je", "nini"})
 WHEN_WORDS = frozenset({"when", "long", "quand", "temps", "delai", "lini", "muda", "ngapi"})
 
 
+def asks_when(text: Any) -> bool:
+    """ "When ...?", "how long", "quand", "lini": the message asks when."""
+    return bool(set(tokens(text)) & WHEN_WORDS)
+
+
 def is_question(text: Any) -> bool:
     """A message asked as a question: a "?" at its end, or a question word first (or last, in Swahili)."""
     text = str(text or "").strip()

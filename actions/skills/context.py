@@ -73,6 +73,13 @@ def current_message(tracker: Tracker) -> dict[str, Any]:
     return messages[-1] if messages else {}
 
 
+def faq_topic(tracker: Tracker) -> str | None:
+    """The FAQ topic the NLU selected for the latest message ("cancel_how"), or None."""
+    selector = ((tracker.latest_message or {}).get("response_selector") or {}).get("faq") or {}
+    key = (selector.get("response") or {}).get("intent_response_key") or ""
+    return key.split("/", 1)[1] if key.startswith("faq/") else None
+
+
 def latest_user_metadata(tracker: Tracker) -> dict[str, Any]:
     metadata = current_message(tracker).get("metadata") or {}
     return metadata if isinstance(metadata, dict) else {}

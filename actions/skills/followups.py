@@ -33,6 +33,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.skills.catalogue import BY_INTENT, names_another_order
+from actions.skills.context import faq_topic
 from actions.skills.forms import clear_run_slots
 
 HANDOFF_INTENT = "request_human"
@@ -192,9 +193,7 @@ class ActionOfferSkill(Action):
         return "action_offer_skill"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        selector = ((tracker.latest_message or {}).get("response_selector") or {}).get("faq") or {}
-        key = (selector.get("response") or {}).get("intent_response_key") or ""
-        skill = FAQ_OFFERS.get(key.split("/", 1)[-1])
+        skill = FAQ_OFFERS.get(faq_topic(tracker) or "")
         if skill:
             dispatcher.utter_message(response=f"utter_offer_{skill}")
         return []

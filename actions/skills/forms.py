@@ -29,7 +29,7 @@ from actions.skills.catalogue import (
     BY_FORM,
     BY_INTENT,
     REASON_GUESS,
-    WHEN_WORDS,
+    asks_when,
     fold,
     is_question,
     names_another_order,
@@ -658,12 +658,9 @@ def side_question(tracker: Tracker) -> str | None:
             or not is_question(message.get("text")):
         return None
     if name == "refund_status":
-        return "utter_refund_with_dispute" if set(tokens(message.get("text"))) & WHEN_WORDS else None
-    if name == "faq":
-        selected = ((message.get("response_selector") or {}).get("faq") or {}).get("response") or {}
-        key = selected.get("intent_response_key") or ""
-        return f"utter_{key}" if key.startswith("faq/") else None
-    return None
+        return "utter_refund_with_dispute" if asks_when(message.get("text")) else None
+    topic = ctx.faq_topic(tracker) if name == "faq" else None
+    return f"utter_faq/{topic}" if topic else None
 
 
 class ValidateWithdrawForm(OrderFormValidator):

@@ -13,7 +13,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from actions.skills.catalogue import WHEN_WORDS, tokens
+from actions.skills.catalogue import asks_when
 from bot.components.ranking import promote
 from bot.components.stateless import StatelessComponent
 
@@ -27,7 +27,7 @@ class WhenIsNotWhy(StatelessComponent):
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             intent = message.get(INTENT) or {}
-            if intent.get(INTENT_NAME_KEY) != EXPLAIN_INTENT or not set(tokens(message.get(TEXT))) & WHEN_WORDS:
+            if intent.get(INTENT_NAME_KEY) != EXPLAIN_INTENT or not asks_when(message.get(TEXT)):
                 continue
             others = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != EXPLAIN_INTENT]
             if others:
