@@ -73,6 +73,12 @@ def current_message(tracker: Tracker) -> dict[str, Any]:
     return messages[-1] if messages else {}
 
 
+def latest_intent(tracker: Tracker) -> tuple[str | None, float]:
+    """The intent the NLU read in the latest message and its confidence; (None, 0.0) before any."""
+    intent = (tracker.latest_message or {}).get("intent") or {}
+    return intent.get("name"), float(intent.get("confidence") or 0.0)
+
+
 def faq_topic(tracker: Tracker) -> str | None:
     """The FAQ topic the NLU selected for the latest message ("cancel_how"), or None."""
     selector = ((tracker.latest_message or {}).get("response_selector") or {}).get("faq") or {}

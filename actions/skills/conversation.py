@@ -31,7 +31,7 @@ class ActionStopForm(Action):
         form = (tracker.active_loop or {}).get("name")
         message = tracker.latest_message or {}
         asked = tracker.get_slot("requested_slot")
-        if form and (message.get("intent") or {}).get("name") == "deny":  # not a goodbye
+        if form and ctx.latest_intent(tracker)[0] == "deny":  # not a goodbye
             if asked == "order_id" and about_the_number(message.get("text")):
                 # "I don't have it", "je sais pas" at "which order?": where to find it; the form goes on.
                 dispatcher.utter_message(response=FIND_ORDER_NUMBER)

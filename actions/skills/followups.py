@@ -14,7 +14,9 @@ meaning from the NLU alone, so three rules send them here (``data/rules/conversa
 * **an order number** (``action_order_followup``): the skill a policy answer just offered, else the
   skill the user last used (a second order: "and this one?"), starts for that order; with neither, the
   user picks what to do with it (buttons). "And my other order?" without a number starts the last
-  skill for an order still to choose (``another_order``), also when the NLU was unsure of it.
+  skill for an order still to choose (``another_order``), also when the NLU was unsure of it or
+  read it as out of scope (``action_out_of_scope``: "what about my other order?" is about orders
+  whatever the classifier says).
 
 A skill starts by setting the slots its button would set and running its form next
 (``FollowupAction``): the form validates the pre-filled order number as if the user had typed it, so
@@ -184,6 +186,20 @@ FAQ_OFFERS = {
     "reopen_dispute": "open_dispute", "dispute_process": "open_dispute", "cancel_after_shipment": "open_dispute",
     "delivery_time": "order_not_received",
 }
+
+
+class ActionOutOfScope(Action):
+    """Out of scope, unless it points from the order just answered to another one."""
+
+    def name(self) -> str:
+        return "action_out_of_scope"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        switched = another_order(tracker)
+        if switched is not None:
+            return switched
+        dispatcher.utter_message(response="utter_out_of_scope")
+        return []
 
 
 class ActionOfferSkill(Action):

@@ -42,6 +42,11 @@ MAX_FAILURES = 3
 # The questions at which a request for another skill switches to it, and how sure the NLU must be.
 SWITCHABLE_QUESTIONS = ("order_id", "contact", "confirmed")
 SWITCH_MIN_CONFIDENCE = 0.6
+# At "which order?", a complaint read without the words of a problem (no dispute_reason found) is
+# most often the item named to say which order ("ni zile earphones za bluetooth", "the blue
+# dress"): product words pull the classifier toward a complaint. It switches only when sure.
+ITEM_OR_COMPLAINT_INTENTS = frozenset({"open_dispute", "order_not_received"})
+ITEM_OR_COMPLAINT_MIN_CONFIDENCE = 0.85
 FALLBACK_INTENT = "nlu_fallback"
 CANCEL_REASONS = tuple(values(CancellationReason))  # one home: the order service's enums
 DISPUTE_REASONS = tuple(values(DisputeReason))
@@ -132,14 +137,13 @@ def reason_from_message(tracker: Tracker, kind: str) -> dict[str, Any]:
 
 def asks_why(tracker: Tracker) -> bool:
     """ "Why?", "what for?" typed at a question (intent explain): answered by why it is asked."""
-    return ((tracker.latest_message or {}).get("intent") or {}).get("name") == "explain"
+    return ctx.latest_intent(tracker)[0] == "explain"
 
 
 def bare_yes(tracker: Tracker) -> bool:
     """ "yes", "oui", "ndio" where the form asked for words (a reason, a description): the buyer
     agrees to go on, but has not said the reason or described the problem yet."""
-    message = tracker.latest_message or {}
-    return (message.get("intent") or {}).get("name") == "affirm" and not message.get("entities")
+    return ctx.latest_intent(tracker)[0] == "affirm" and not (tracker.latest_message or {}).get("entities")
 
 
 def reason_code(tracker: Tracker, kind: str, value: Any) -> str | None:
@@ -330,10 +334,10 @@ class OrderFormValidator(FormValidationAction, ABC):
         dispute, it does not ask for the delivery check."""
         if tracker.get_slot("requested_slot") not in SWITCHABLE_QUESTIONS or self.activating(tracker):
             return None
-        intent = (tracker.latest_message or {}).get("intent") or {}
-        other = BY_INTENT.get(intent.get("name"))
+        name, confidence = ctx.latest_intent(tracker)
+        other = BY_INTENT.get(name)
         own = BY_FORM.get(self.form)
-        if other is None or other == own or (intent.get("confidence") or 0.0) < SWITCH_MIN_CONFIDENCE:
+        if other is None or other == own or confidence < SWITCH_MIN_CONFIDENCE:
             return None
         if tracker.get_slot("requested_slot") == "contact" and message_entity(tracker, "contact"):
             return None  # the answer, with words around it
@@ -341,6 +345,9 @@ class OrderFormValidator(FormValidationAction, ABC):
                 message_entity(tracker, "order_id") is None
                 and await self.named_own_order((tracker.latest_message or {}).get("text"), tracker)):
             return None  # "c'est la montre": an item of one's orders, whatever the NLU made of it
+        if tracker.get_slot("requested_slot") == "order_id" and name in ITEM_OR_COMPLAINT_INTENTS \
+                and confidence < ITEM_OR_COMPLAINT_MIN_CONFIDENCE and message_entity(tracker, "dispute_reason") is None:
+            return None  # an item named, not a problem stated: where to find the number
         return other
 
     def asked_again(self, tracker: Tracker) -> bool:
@@ -348,7 +355,7 @@ class OrderFormValidator(FormValidationAction, ABC):
         message = tracker.latest_message or {}
         if skill is None or tracker.get_slot("last_skill") != skill.intent:
             return False
-        if (message.get("intent") or {}).get("name") != skill.intent or message_entity(tracker, "order_id"):
+        if ctx.latest_intent(tracker)[0] != skill.intent or message_entity(tracker, "order_id"):
             return False
         if not (names_another_order(message.get("text")) or self.repeated_request(tracker)):
             return False  # "when will it arrive?" after a status answer: the same order
@@ -500,7 +507,7 @@ class OrderFormValidator(FormValidationAction, ABC):
             return {}  # "yes, cancel 8170...": which order the yes is for is asked again, not assumed
         message = tracker.latest_message or {}
         ranking = [r.get("name") for r in message.get("intent_ranking") or [] if r.get("name") != FALLBACK_INTENT]
-        intent = (message.get("intent") or {}).get("name")
+        intent = ctx.latest_intent(tracker)[0]
         if intent == skill.intent or (intent == FALLBACK_INTENT and set(ranking[:2]) == {"affirm", skill.intent}):
             return {"confirmed": True}
         return {}
@@ -625,9 +632,7 @@ class ValidateDisputeForm(OrderFormValidator):
 
     async def validate_dispute_description(self, value, dispatcher, tracker, domain):
         text = re.sub(r"\s+", " ", str(value or "")).strip()
-        answer = side_question(tracker)
-        if answer:
-            dispatcher.utter_message(response=answer)
+        if answered_aside(dispatcher, tracker):
             return {"dispute_description": None}  # answered; the form asks again
         if len(text) < 3 or bare_yes(tracker):
             return self.failed(dispatcher, tracker, {"dispute_description": None})  # the form asks again
@@ -635,9 +640,7 @@ class ValidateDisputeForm(OrderFormValidator):
 
     async def validate_dispute_evidence(self, value, dispatcher, tracker, domain):
         text = re.sub(r"\s+", " ", str(value or "")).strip()
-        answer = side_question(tracker)
-        if answer:
-            dispatcher.utter_message(response=answer)
+        if answered_aside(dispatcher, tracker):
             return {"dispute_evidence": None}
         return {"dispute_evidence": text[:500] or "none"}
 
@@ -652,15 +655,22 @@ SIDE_QUESTION_CONFIDENCE = {"faq": 0.5, "refund_status": 0.6}
 def side_question(tracker: Tracker) -> str | None:
     """The response that answers a side question typed at a free-text question, or None."""
     message = tracker.latest_message or {}
-    intent = message.get("intent") or {}
-    name = intent.get("name")
-    if name not in SIDE_QUESTION_CONFIDENCE or (intent.get("confidence") or 0.0) < SIDE_QUESTION_CONFIDENCE[name] \
+    name, confidence = ctx.latest_intent(tracker)
+    if name not in SIDE_QUESTION_CONFIDENCE or confidence < SIDE_QUESTION_CONFIDENCE[name] \
             or not is_question(message.get("text")):
         return None
     if name == "refund_status":
         return "utter_refund_with_dispute" if asks_when(message.get("text")) else None
     topic = ctx.faq_topic(tracker) if name == "faq" else None
     return f"utter_faq/{topic}" if topic else None
+
+
+def answered_aside(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """Answers the latest message if it is a side question (``side_question``); False if it is not."""
+    answer = side_question(tracker)
+    if answer:
+        dispatcher.utter_message(response=answer)
+    return answer is not None
 
 
 class ValidateWithdrawForm(OrderFormValidator):

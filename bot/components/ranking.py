@@ -13,12 +13,15 @@ from rasa.shared.nlu.training_data.message import Message
 
 def promote(message: Message, chosen: str) -> None:
     """Makes ``chosen`` the message's intent with the current top intent's confidence, and gives the
-    current top intent ``chosen``'s confidence (0 when it was not ranked)."""
+    current top intent ``chosen``'s confidence (0 when it was not ranked, and ``chosen`` is
+    added to the ranking)."""
     intent = message.get(INTENT) or {}
     top, confidence = intent.get(INTENT_NAME_KEY), intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0
     ranking = message.get(INTENT_RANKING_KEY) or []
     was = next((r.get(PREDICTED_CONFIDENCE_KEY) or 0.0 for r in ranking if r.get(INTENT_NAME_KEY) == chosen), 0.0)
     swapped = {chosen: confidence, top: was}
+    if not any(r.get(INTENT_NAME_KEY) == chosen for r in ranking):  # a ranking cut short
+        ranking = [*ranking, {INTENT_NAME_KEY: chosen, PREDICTED_CONFIDENCE_KEY: 0.0}]
     ranking = sorted(({**r, PREDICTED_CONFIDENCE_KEY: swapped.get(r.get(INTENT_NAME_KEY), r.get(PREDICTED_CONFIDENCE_KEY))}
                       for r in ranking), key=lambda r: -(r.get(PREDICTED_CONFIDENCE_KEY) or 0.0))
     message.set(INTENT, {INTENT_NAME_KEY: chosen, PREDICTED_CONFIDENCE_KEY: confidence}, add_to_output=True)

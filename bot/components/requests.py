@@ -2,7 +2,8 @@
 
 The FAQ topics ``cancel_how``, ``restore_cancelled`` and ``withdraw_dispute_how`` answer how a buyer
 does it in the app. Asked about *their* order or dispute ("how do I cancel my order", "comment je
-fais pour annuler ma cmd", "nataka kujua jinsi ya kughairi oda yangu"), or with "I want", the
+fais pour annuler ma cmd", "nataka kujua jinsi ya kughairi oda yangu"), with "I want", or naming
+the order by its number ("how do I cancel 8170...?": nobody asks the policy about one order), the
 buyer is talking to a bot that can do it: a support agent would say "which order?", not recite the
 help page and then offer to do it. After the FAQ selector, such a message gets the skill's intent
 (with the FAQ's confidence); a question about the policy in general ("how does one cancel an
@@ -21,15 +22,19 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RESPONSE_K
 from rasa.shared.nlu.training_data.message import Message
 
 from actions.skills.catalogue import tokens
+from bot.components.order_id import find_order_numbers
 from bot.components.ranking import promote
 from bot.components.stateless import StatelessComponent
 
 FAQ_INTENT = "faq"
 # Words that make a question personal (folded): "I want" and the possessives, in the three languages.
-WANT_WORDS = frozenset({"want", "wanna", "veux", "voudrais", "souhaite", "aimerais", "nataka", "ningependa",
-                        "naomba"})
-PERSONAL_WORDS = WANT_WORDS | {"my", "mine", "ma", "mon", "mes", "yangu", "wangu", "changu", "langu", "zangu"}
-# FAQ topic -> the skill that does what it describes, and the words that make the question a request:
+# SMS spellings count as the words they stand for ("jveux", "jvx"; "mn" for "mon").
+WANT_WORDS = frozenset({"want", "wanna", "veux", "jveux", "jvx", "voudrais", "souhaite", "aimerais", "nataka",
+                        "ningependa", "naomba"})
+PERSONAL_WORDS = WANT_WORDS | {"my", "mine", "ma", "mon", "mn", "mes", "yangu", "wangu", "changu", "langu",
+                               "zangu"}
+# FAQ topic -> the skill that does what it describes, and the words that make the question a request
+# (an order number makes it personal too, for the topics whose words are PERSONAL_WORDS):
 # "how do I cancel my order" asks for the cancellation; "what happens after I open a dispute on my
 # order" asks about the process, unless the buyer says they want one ("je veux ouvrir un litige,
 # comment ça se passe ?").
@@ -61,7 +66,8 @@ class OwnOrderRequest(StatelessComponent):
             if intent.get(INTENT_NAME_KEY) != FAQ_INTENT:
                 continue
             skill, words = SKILL_OF_TOPIC.get(topic(message) or "", (None, frozenset()))
-            if skill is None or not says_any(message.get(TEXT) or "", words):
+            text = message.get(TEXT) or ""
+            if skill is None or not (says_any(text, words) or (words is PERSONAL_WORDS and find_order_numbers(text))):
                 continue
             promote(message, skill)
         return messages

@@ -189,3 +189,45 @@ def test_short_reason_keywords_are_whole_words():
     assert reason_from_text("dispute_reason", "the latest update says nothing") is None  # not "late"
     assert reason_from_text("dispute_reason", "colis arrivé cassé") == "damaged"
     assert reason_from_text("cancel_reason", "nimebadilisha mawazo") == "no_longer_needed"  # a verb form
+
+
+def test_another_order_read_as_out_of_scope_still_starts_the_last_skill():
+    import asyncio
+
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.skills.followups import ActionOutOfScope
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionOutOfScope().run(dispatcher, tracker("what about my other order?"), {}))
+    assert dispatcher.messages == [] and events[-1] == FollowupAction("status_form")
+    dispatcher = CollectingDispatcher()  # anything else out of scope gets the out-of-scope answer
+    assert asyncio.run(ActionOutOfScope().run(dispatcher, tracker("what's the weather in Mombasa?"), {})) == []
+    assert [m["response"] for m in dispatcher.messages] == ["utter_out_of_scope"]
+    dispatcher = CollectingDispatcher()  # and so does "the other one" with no skill used yet
+    assert asyncio.run(ActionOutOfScope().run(dispatcher, tracker("and the other one?", last_skill=None), {})) == []
+    assert [m["response"] for m in dispatcher.messages] == ["utter_out_of_scope"]
+
+
+def switch_tracker(text: str, intent: str, confidence: float, entities: list | None = None) -> Tracker:
+    return Tracker(
+        sender_id="t", slots={"requested_slot": "order_id"},
+        latest_message={"text": text, "intent": {"name": intent, "confidence": confidence},
+                        "entities": entities or [], "metadata": {}},
+        events=[], paused=False, followup_action=None, active_loop={"name": "status_form"},
+        latest_action_name="action_listen",
+    )
+
+
+@pytest.mark.parametrize("text, intent, confidence, entities, switches", [
+    ("ni zile earphones za bluetooth", "open_dispute", 0.67, [], False),  # the item, to say which order
+    ("the blue dress", "order_not_received", 0.7, [], False),
+    ("earphones hazifanyi kazi", "open_dispute", 0.7, [{"entity": "dispute_reason", "value": "bad_quality"}], True),
+    ("actually I want to open a dispute", "open_dispute", 0.92, [], True),  # a request, surely read
+    ("en fait je veux l'annuler", "cancel_order", 0.7, [], True),  # any other skill: the usual bar
+])
+def test_at_which_order_an_item_named_is_not_a_complaint(text, intent, confidence, entities, switches):
+    import asyncio
+
+    from actions.skills.forms import ValidateStatusForm
+    other = asyncio.run(ValidateStatusForm().other_skill(switch_tracker(text, intent, confidence, entities)))
+    assert (other is not None) is switches

@@ -22,11 +22,16 @@ def parsed(text: str, topic: str) -> Message:
     ("how do I cancel my order", "cancel_how", "cancel_order"),
     ("svp comment je fais pour annuler ma commande", "cancel_how", "cancel_order"),
     ("jinsi ya kughairi oda yangu", "cancel_how", "cancel_order"),
+    ("jveux annuler, comment on fait", "cancel_how", "cancel_order"),  # SMS "je veux"
     ("how does one cancel an order?", "cancel_how", "faq"),            # the policy in general
     ("comment annuler une commande ?", "cancel_how", "faq"),
     ("what happens after I open a dispute on my order?", "dispute_process", "faq"),  # the process
     ("je veux ouvrir un litige, comment ça se passe ?", "dispute_process", "open_dispute"),
     ("how long do I have to cancel my order?", "cancel_time_limit", "faq"),  # not a how-to of a skill
+    ("no idea what to do to cancel order 8170013540799673", "cancel_how", "cancel_order"),  # that order
+    ("comment on annule la 8170 0135 4079 9673 ?", "cancel_how", "cancel_order"),
+    ("jinsi ya kurudisha 8170013540799673", "restore_cancelled", "restore_order"),
+    ("how does a dispute on 8170013540799673 work?", "dispute_process", "faq"),  # the process, still
 ])
 def test_how_to_about_ones_own_order(text, topic, intent):
     message = parsed(text, topic)
