@@ -10,6 +10,9 @@ A message that says two things meaning the same move ("ok thanks bye": thank and
 together) is not ambiguous: the likelier one answers, instead of "Sorry, I didn't understand" at the
 end of a conversation that went well.
 
+A message read as giving an identifier (``inform`` with an order number or a contact, which
+``IdentifierExtractor`` decided from the identifier itself) is not ambiguous either.
+
 A message that only names a topic with several skills ("my dispute", "mon litige": open one or
 withdraw one?) gets ``nlu_fallback`` whatever the confidence (``actions/skills/catalogue.py``,
 ``TOPICS``); the clarification then offers that topic's skills.
@@ -27,6 +30,8 @@ from rasa.shared.nlu.training_data.message import Message
 from actions.skills.catalogue import topic_of
 from bot.components.text import words
 
+INFORM = "inform"
+IDENTIFIERS = frozenset({"order_id", "contact"})
 # Intents whose answers both fit a message that says both.
 INTERCHANGEABLE = (frozenset({"thank", "goodbye"}),)
 
@@ -46,6 +51,9 @@ class ShortMessageFallbackClassifier(FallbackClassifier):
         if ambiguous:
             top_two = {entry.get("name") for entry in (message.get(INTENT_RANKING_KEY) or [])[:2]}
             if any(top_two <= group for group in INTERCHANGEABLE):
+                return False, difference
+            if (message.get(INTENT) or {}).get("name") == INFORM and any(
+                    entity.get("entity") in IDENTIFIERS for entity in message.get("entities") or []):
                 return False, difference
         return ambiguous, difference
 

@@ -7,7 +7,11 @@ statistical classifier has no words to go on. This component runs after the clas
 * when the message holds nothing but identifiers (and filler punctuation), it sets the intent to
   ``inform`` with full confidence, since that is what such a message is by definition;
 * a message with an identifier is never ``out_of_scope``, nor left to the fallback: read as
-  out of scope, or with no intent the model is sure of, it becomes ``inform``.
+  out of scope, or with no intent the model is sure of, it becomes ``inform``;
+* an e-mail or phone given "to reach me" ("u can find me with ...", "appelez-moi au ...") is the
+  buyer's contact, not a request for a person, unless it names one (an agent, "mtu", "un
+  conseiller"): read as ``request_human`` without such a word, it becomes ``inform``. The bot
+  calls nobody back; the contact is what it asks for to check an order.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.components.order_id import PHONE_RE, find_order_numbers
+from bot.components.ranking import promote
 from bot.components.stateless import StatelessComponent
+from bot.components.text import words
 
 EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 # Local (0712 345 678) and international (+254 712 345 678) phone numbers, 9 to 15 digits.
@@ -39,6 +45,15 @@ OUT_OF_SCOPE = "out_of_scope"
 # Below this the fallback would answer "didn't understand" (bot/config.yml, the fallback's threshold
 # is 0.35); a message with an identifier is then read as giving it, at that confidence.
 UNSURE_BELOW = 0.4
+REQUEST_HUMAN = "request_human"
+# Words (folded) that ask for a person, in the three languages: with one of them a message that
+# gives a contact still asks for a human ("get an agent to call me on 0712...").
+PERSON_WORDS = frozenset({
+    "agent", "agents", "human", "humans", "person", "someone", "somebody", "staff", "representative",
+    "rep", "operator", "supervisor", "manager", "customer", "support", "team", "people",
+    "conseiller", "conseillere", "humain", "personne", "quelqu", "responsable", "operateur", "service",
+    "equipe", "mtu", "watu", "mhudumu", "wahudumu", "wakala", "binadamu", "msimamizi", "meneja", "huduma",
+})
 
 
 def find_contacts(text: str) -> list[tuple[int, int, str]]:
@@ -81,6 +96,8 @@ class IdentifierExtractor(StatelessComponent):
             spans = [(s, e) for s, e, _ in contacts] + [(s, e) for s, e, _ in find_order_numbers(text)]
             if only_identifiers(text, spans):
                 self._inform(message, 1.0)
+            elif contacts and self._contact_not_person(message, text):
+                self._inform(message, UNSURE_BELOW)
             elif spans and self._unsure_or_out_of_scope(message):
                 # "u can reach me on 0712...", "la 8170... stp": a message that names an order or
                 # an account is about the buyer's orders, whatever its other words; when the model
@@ -90,12 +107,22 @@ class IdentifierExtractor(StatelessComponent):
         return messages
 
     @staticmethod
+    def _contact_not_person(message: Message, text: str) -> bool:
+        """Read as a request for a person, but naming none: a contact given to be reached."""
+        return (message.get(INTENT) or {}).get("name") == REQUEST_HUMAN and not PERSON_WORDS.intersection(words(text))
+
+    @staticmethod
     def _unsure_or_out_of_scope(message: Message) -> bool:
         intent = message.get(INTENT) or {}
         return intent.get("name") == OUT_OF_SCOPE or (intent.get("confidence") or 0.0) < UNSURE_BELOW
 
     @staticmethod
     def _inform(message: Message, confidence: float) -> None:
-        message.set(INTENT, {"name": INFORM, "confidence": confidence}, add_to_output=True)
-        ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != INFORM]
-        message.set(INTENT_RANKING_KEY, [{"name": INFORM, "confidence": confidence}, *ranking], add_to_output=True)
+        """``inform`` first, at least at ``confidence``; the reading it replaces drops to inform's
+        former place (``promote``), so the fallback does not see the two tied."""
+        promote(message, INFORM)
+        if confidence > ((message.get(INTENT) or {}).get("confidence") or 0.0):
+            ranking = message.get(INTENT_RANKING_KEY) or []
+            message.set(INTENT, {"name": INFORM, "confidence": confidence}, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, [{**ranking[0], "confidence": confidence}, *ranking[1:]],
+                        add_to_output=True)

@@ -74,3 +74,22 @@ def test_thanks_and_goodbye_together_are_not_ambiguous(tmp_path):
 def test_other_close_pairs_are_still_asked_about(tmp_path):
     assert ranked(tmp_path, [("cancel_order", 0.51), ("restore_order", 0.48)], "cancel undo") == "nlu_fallback"
     assert ranked(tmp_path, [("thank", 0.51), ("affirm", 0.48)], "ok thanks") == "nlu_fallback"
+
+
+def test_an_identifier_given_is_not_ambiguous(tmp_path):
+    contact = {"entity": "contact", "value": "awa@example.sn", "start": 18, "end": 32}
+    component = ShortMessageFallbackClassifier.create(
+        {**ShortMessageFallbackClassifier.get_default_config(), "threshold": 0.35, "ambiguity_threshold": 0.05},
+        LocalModelStorage(tmp_path), Resource("fallback"), ExecutionContext(None),
+    )
+
+    def tied(intent: str, entities: list) -> str:
+        message = Message(data={"text": "contactez moi sur awa@example.sn", "entities": entities,
+                                "intent": {"name": intent, "confidence": 0.4},
+                                "intent_ranking": [{"name": intent, "confidence": 0.4},
+                                                   {"name": "request_human", "confidence": 0.38}]})
+        return component.process([message])[0].get("intent")["name"]
+
+    assert tied("inform", [contact]) == "inform"  # the identifier decided it
+    assert tied("inform", []) == "nlu_fallback"  # no identifier: still asked about
+    assert tied("order_status", [contact]) == "nlu_fallback"
