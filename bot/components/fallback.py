@@ -28,10 +28,12 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, PREDICTED_CONF
 from rasa.shared.nlu.training_data.message import Message
 
 from actions.skills.catalogue import topic_of
+from bot.components.identifiers import CONTACT, INFORM
+from bot.components.order_id import ENTITY as ORDER_ID
 from bot.components.text import words
 
-INFORM = "inform"
-IDENTIFIERS = frozenset({"order_id", "contact"})
+# What IdentifierExtractor reads an identifier-giving message as, and the entities it decides on.
+IDENTIFIERS = frozenset({ORDER_ID, CONTACT})
 # Intents whose answers both fit a message that says both.
 INTERCHANGEABLE = (frozenset({"thank", "goodbye"}),)
 

@@ -33,16 +33,16 @@ WANT_WORDS = frozenset({"want", "wanna", "veux", "jveux", "jvx", "voudrais", "so
                         "ningependa", "naomba"})
 PERSONAL_WORDS = WANT_WORDS | {"my", "mine", "ma", "mon", "mn", "mes", "yangu", "wangu", "changu", "langu",
                                "zangu"}
-# FAQ topic -> the skill that does what it describes, and the words that make the question a request
-# (an order number makes it personal too, for the topics whose words are PERSONAL_WORDS):
+# FAQ topic -> the skill that does what it describes, the words that make the question a request,
+# and whether an order number does too ("how do I cancel 8170...?" is about that order):
 # "how do I cancel my order" asks for the cancellation; "what happens after I open a dispute on my
 # order" asks about the process, unless the buyer says they want one ("je veux ouvrir un litige,
 # comment ça se passe ?").
 SKILL_OF_TOPIC = {
-    "cancel_how": ("cancel_order", PERSONAL_WORDS),
-    "restore_cancelled": ("restore_order", PERSONAL_WORDS),
-    "withdraw_dispute_how": ("cancel_dispute", PERSONAL_WORDS),
-    "dispute_process": ("open_dispute", WANT_WORDS),
+    "cancel_how": ("cancel_order", PERSONAL_WORDS, True),
+    "restore_cancelled": ("restore_order", PERSONAL_WORDS, True),
+    "withdraw_dispute_how": ("cancel_dispute", PERSONAL_WORDS, True),
+    "dispute_process": ("open_dispute", WANT_WORDS, False),
 }
 
 
@@ -65,9 +65,9 @@ class OwnOrderRequest(StatelessComponent):
             intent = message.get(INTENT) or {}
             if intent.get(INTENT_NAME_KEY) != FAQ_INTENT:
                 continue
-            skill, words = SKILL_OF_TOPIC.get(topic(message) or "", (None, frozenset()))
+            skill, words, by_number = SKILL_OF_TOPIC.get(topic(message) or "", (None, frozenset(), False))
             text = message.get(TEXT) or ""
-            if skill is None or not (says_any(text, words) or (words is PERSONAL_WORDS and find_order_numbers(text))):
+            if skill is None or not (says_any(text, words) or (by_number and find_order_numbers(text))):
                 continue
             promote(message, skill)
         return messages
