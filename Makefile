@@ -76,6 +76,7 @@ leftovers:
 # NLU benchmark: ours vs the stock `rasa init` pipeline, held-out splits and public sets.
 eval: train
 	$(PY) tests/benchmarks/eval_nlu.py
+	$(PY) tests/benchmarks/eval_openings.py
 	$(PY) tests/benchmarks/fresh_conversations.py
 
 # Conversation benchmark: REST turns with database actions at 1/10/50 concurrent conversations per

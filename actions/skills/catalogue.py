@@ -49,8 +49,16 @@ TOPICS: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
         ("open_dispute", "cancel_dispute"),
     ),
 }
-TOPIC_FILLERS = frozenset({"my", "the", "a", "an", "about", "re", "mon", "ma", "mes", "le", "la",
-                           "les", "un", "une", "wangu", "yangu", "langu", "zangu", "kuhusu"})
+# Words that name nothing to do: articles and possessives, greetings, "please", "regarding" and "I
+# have a question about" ("hi, regarding my dispute pls", "slt c'est pour mon litige svp", "habari,
+# nina swali kuhusu mgogoro wangu"). Folded (catalogue ``tokens``: "c'est" is "c", "est").
+TOPIC_FILLERS = frozenset({
+    "my", "the", "a", "an", "this", "about", "re", "regarding", "concerning", "its", "it", "s", "is",
+    "i", "have", "question", "hi", "hello", "hey", "please", "pls", "plz",
+    "mon", "ma", "mes", "le", "la", "les", "un", "une", "ce", "c", "est", "pour", "concernant", "au",
+    "sujet", "de", "du", "j", "ai", "jai", "bonjour", "bjr", "slt", "salut", "bonsoir", "svp", "stp",
+    "wangu", "yangu", "langu", "zangu", "kuhusu", "juu", "ya", "hii", "ni", "nina", "swali", "habari",
+    "mambo", "sasa", "niaje", "hujambo", "salaam", "salam", "tafadhali", "tafadali"})
 # Words that point away from the order just discussed: "and my other order?", "l'autre commande",
 # "oda nyingine je?". The same question again without one of them ("when will it arrive?" right
 # after a status answer) is about the same order (actions/skills/forms.py, ``asked_again``).

@@ -16,6 +16,8 @@ questions, so a message moved to the skill is right by either reading.
 
 from __future__ import annotations
 
+import re
+
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.constants import RESPONSE_SELECTOR_PREDICTION_KEY, RESPONSE_SELECTOR_PROPERTY_NAME
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RESPONSE_KEY, TEXT
@@ -33,8 +35,27 @@ WANT_WORDS = frozenset({"want", "wanna", "veux", "jveux", "jvx", "voudrais", "so
                         "ningependa", "naomba"})
 PERSONAL_WORDS = WANT_WORDS | {"my", "mine", "ma", "mon", "mn", "mes", "yangu", "wangu", "changu", "langu",
                                "zangu"}
+# Words that point at one order (or dispute) the buyer has in mind, where the question has no
+# possessive: an object pronoun on the verb ("how do I cancel it?", "comment l'annuler ?", "nawezaje
+# kuirestore?": the Swahili object infix -i-), a demonstrative ("this order", "cette commande", "oda
+# hii / hiyo / ile") or "help me" ("aidez-moi à annuler", "nisaidie kughairi"). Matched on the folded
+# words joined by spaces (catalogue ``tokens``: "l'annuler" is "l annuler").
+ONE_ORDER = re.compile(
+    r"\b(?:(?:cancel|restore|recover|undo|withdraw|close|reactivate|reinstate|revive|get) it"
+    r"|this (?:order|purchase|dispute|claim|complaint)|help me"
+    r"|(?:l|la|le) (?:annuler|recuperer|restaurer|retablir|reactiver|remettre|retirer|fermer|cloturer)"
+    r"|cette (?:commande|cmd|commade|litige|reclamation|plainte)|aidez moi|aide moi"
+    r"|ku ?i(?:ghairi|cancel|futa|rudisha|restore|rejesha|fufua|ondoa|withdraw|close)\w*"
+    r"|(?:oda|order|agizo|mzigo|mgogoro|dispute) (?:hii|hiyo|ile)|nisaidie\w*)\b")
+# An impersonal subject makes the same pronoun a policy question about anyone's order: "if someone
+# cancels an order by mistake, can they get it back?", "si on annule par erreur, peut-on la
+# récupérer ?", "mtu akicancel, anaweza kuirudisha?".
+ANYONE = frozenset({"someone", "somebody", "anyone", "anybody", "people", "customer", "customers", "buyer",
+                    "buyers", "on", "quelqu", "gens", "client", "clients", "acheteur", "acheteurs", "mtu", "watu",
+                    "mteja", "wateja", "mnunuzi"})
 # FAQ topic -> the skill that does what it describes, the words that make the question a request,
-# and whether an order number does too ("how do I cancel 8170...?" is about that order):
+# and whether naming one order does too (its number, "it", "this order": "how do I cancel
+# 8170...?" is about that order):
 # "how do I cancel my order" asks for the cancellation; "what happens after I open a dispute on my
 # order" asks about the process, unless the buyer says they want one ("je veux ouvrir un litige,
 # comment ça se passe ?").
@@ -56,6 +77,12 @@ def says_any(text: str, words: frozenset[str]) -> bool:
     return any(word in words for word in tokens(text))
 
 
+def names_one(text: str) -> bool:
+    """The question is about one order or dispute the buyer has in mind (``ONE_ORDER``)."""
+    said = tokens(text)
+    return not ANYONE.intersection(said) and bool(ONE_ORDER.search(" ".join(said)))
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class OwnOrderRequest(StatelessComponent):
     """Turns a skill's how-to FAQ asked about one's own order into the skill's intent."""
@@ -67,7 +94,8 @@ class OwnOrderRequest(StatelessComponent):
                 continue
             skill, words, by_number = SKILL_OF_TOPIC.get(topic(message) or "", (None, frozenset(), False))
             text = message.get(TEXT) or ""
-            if skill is None or not (says_any(text, words) or (by_number and find_order_numbers(text))):
+            if skill is None or not (says_any(text, words) or (by_number and (find_order_numbers(text)
+                                                                                or names_one(text)))):
                 continue
             promote(message, skill)
         return messages

@@ -74,6 +74,8 @@ MIN_WORDS = 4  # "hi", "thank you", "where is my order" are everyone's words, no
 def heldout_sentences() -> set[str]:
     out = set()
     for path in (ROOT / "tests" / "nlu").rglob("*.yml"):
+        if path.parent.name == "openings":  # first messages by key, not the held-out split (own check)
+            continue
         for line in path.read_text(encoding="utf-8").splitlines():
             match = re.match(r"\s*- (.+)$", line)
             if match and not line.strip().startswith("- intent:"):

@@ -74,3 +74,24 @@ def test_set_is_disjoint_from_training_data(folder):
         copied = [m["text"] for m in messages if check_leak.norm(m["text"]) in training
                   and check_leak.norm(m["text"]) not in coincidences[lang]]
         assert not copied, f"{folder} {lang} messages copied into data/nlu: {copied[:5]}"
+
+
+def test_first_messages_are_disjoint_from_training_data():
+    # tests/nlu/openings guides decisions between a request and a question about the rules; read,
+    # never copied (same comparison as above; the short everyday messages the training data already
+    # had when the set was written are recorded beside it).
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests" / "benchmarks"))
+    import check_leak
+
+    directory = ROOT / "tests" / "nlu" / "openings"
+    training = {check_leak.norm(text) for _, text in check_leak.ours([])}
+    coincidences = json.loads((directory / "coincidences.json").read_text())
+    for lang in ("en", "fr", "sw"):
+        keys = yaml.safe_load((directory / f"{lang}.yml").read_text())
+        messages = [text for texts in keys.values() for text in texts]
+        assert len(messages) >= 90
+        copied = [text for text in messages if check_leak.norm(text) in training
+                  and check_leak.norm(text) not in coincidences[lang]]
+        assert not copied, f"openings {lang} messages copied into data/nlu: {copied[:5]}"

@@ -49,8 +49,17 @@ def test_a_message_naming_only_a_topic_with_two_skills_is_asked_about(tmp_path):
         assert classify(tmp_path, text, "cancel_dispute", 0.92) == "nlu_fallback", text
 
 
+def test_greetings_please_and_regarding_around_the_topic_still_only_name_it(tmp_path):
+    # People wrap the topic in a greeting, "please" or "regarding": still no word says what to do.
+    for text in ("hi, regarding my dispute pls", "hello I have a question about my dispute",
+                 "slt c'est pour mon litige svp", "Bonjour, au sujet de ma réclamation",
+                 "habari, nina swali kuhusu mgogoro wangu", "mgogoro wangu tafadhali"):
+        assert classify(tmp_path, text, "open_dispute", 0.92) == "nlu_fallback", text
+
+
 def test_a_request_about_the_topic_keeps_its_intent(tmp_path):
-    for text in ("withdraw my dispute", "je veux ouvrir un litige", "nataka kufuta mgogoro wangu"):
+    for text in ("withdraw my dispute", "je veux ouvrir un litige", "nataka kufuta mgogoro wangu",
+                 "hi, I want to close my dispute please", "slt c'est pour ouvrir un litige svp"):
         assert classify(tmp_path, text, "cancel_dispute", 0.92) == "cancel_dispute", text
 
 

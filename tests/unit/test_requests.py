@@ -32,6 +32,20 @@ def parsed(text: str, topic: str) -> Message:
     ("comment on annule la 8170 0135 4079 9673 ?", "cancel_how", "cancel_order"),
     ("jinsi ya kurudisha 8170013540799673", "restore_cancelled", "restore_order"),
     ("how does a dispute on 8170013540799673 work?", "dispute_process", "faq"),  # the process, still
+    # one order in mind without a possessive: a pronoun on the verb, "this order", "help me"
+    ("I paid yesterday, how do I cancel it?", "cancel_how", "cancel_order"),
+    ("j'ai commandé par erreur, comment l'annuler ?", "cancel_how", "cancel_order"),
+    ("nimecancel kimakosa, mnaweza kuirestore?", "restore_cancelled", "restore_order"),
+    ("how can I get this order back, cancelled it by accident", "restore_cancelled", "restore_order"),
+    ("aidez-moi à retirer cette réclamation svp", "withdraw_dispute_how", "cancel_dispute"),
+    ("nisaidie kuondoa mgogoro", "withdraw_dispute_how", "cancel_dispute"),
+    ("oda hii naighairi aje?", "cancel_how", "cancel_order"),
+    ("how do I cancel an order I already paid for?", "cancel_how", "faq"),  # still the policy
+    ("est-ce qu'on peut revenir sur une annulation ?", "restore_cancelled", "faq"),
+    ("help me understand what happens in a dispute", "dispute_process", "faq"),  # a process question
+    ("if someone cancels an order by mistake, can they get it back?", "restore_cancelled", "faq"),  # anyone's
+    ("si on annule une commande par erreur, on peut la récupérer ?", "restore_cancelled", "faq"),
+    ("mtu akighairi oda kimakosa anaweza kuirudisha?", "restore_cancelled", "faq"),
 ])
 def test_how_to_about_ones_own_order(text, topic, intent):
     message = parsed(text, topic)
@@ -62,3 +76,23 @@ def test_a_when_question_is_not_a_why(text, intent):
     assert ranking[0] == {"name": intent, "confidence": 0.6}
     if intent != "explain":  # the two swapped confidences
         assert ranking[1] == {"name": "explain", "confidence": 0.3}
+
+
+@pytest.mark.parametrize("text, read_as, intent", [
+    ("ok merci, et elle arrive quand ?", "thank", "order_status"),  # a courtesy, then the question
+    ("ok cool et c pour quand", "affirm", "order_status"),
+    ("asante, itafika lini?", "thank", "order_status"),
+    ("thanks! how long till it gets here?", "thank", "order_status"),  # a question with "how long"
+    ("thanks, it took so long", "thank", "thank"),  # "long" in a remark asks nothing
+    ("merci, ça a pris du temps", "thank", "thank"),
+    ("ok thanks bye", "thank", "thank"),
+    ("ndiyo", "affirm", "affirm"),
+])
+def test_a_when_question_after_a_courtesy_is_about_the_order(text, read_as, intent):
+    from bot.components.explain import WhenIsNotWhy
+    message = Message(data={"text": text, "intent": {"name": read_as, "confidence": 0.6},
+                            "intent_ranking": [{"name": read_as, "confidence": 0.6},
+                                               {"name": "goodbye", "confidence": 0.2},
+                                               {"name": "order_status", "confidence": 0.15}]})
+    WhenIsNotWhy().process([message])
+    assert message.get("intent") == {"name": intent, "confidence": 0.6}
