@@ -11,7 +11,7 @@ The same holds for the courtesies a follow-up starts with: "ok merci, et elle ar
 For those the message must really ask: a "when" word ("when", "quand", "lini"), or a question
 (``is_question``) for the looser ones ("how long", "temps", "muda"): "thanks, it took so long" is
 a thank-you. A yes that asks when is not a yes to go on with: at a confirmation nothing is written
-on it, the question is answered and the confirmation asked again.
+on it, the question about the order is answered instead.
 """
 
 from __future__ import annotations

@@ -92,10 +92,11 @@ class OwnOrderRequest(StatelessComponent):
             intent = message.get(INTENT) or {}
             if intent.get(INTENT_NAME_KEY) != FAQ_INTENT:
                 continue
-            skill, words, by_number = SKILL_OF_TOPIC.get(topic(message) or "", (None, frozenset(), False))
+            skill, words, by_reference = SKILL_OF_TOPIC.get(topic(message) or "", (None, frozenset(), False))
             text = message.get(TEXT) or ""
-            if skill is None or not (says_any(text, words) or (by_number and (find_order_numbers(text)
-                                                                                or names_one(text)))):
+            if skill is None:
+                continue
+            if not (says_any(text, words) or (by_reference and (find_order_numbers(text) or names_one(text)))):
                 continue
             promote(message, skill)
         return messages
