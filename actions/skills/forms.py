@@ -332,22 +332,22 @@ class OrderFormValidator(FormValidationAction, ABC):
         order, who is asking, shall I), when the NLU is sure of it; None otherwise. Free-text
         answers (a reason, a description) are not read this way: "it never arrived" describes a
         dispute, it does not ask for the delivery check."""
-        if tracker.get_slot("requested_slot") not in SWITCHABLE_QUESTIONS or self.activating(tracker):
+        asked = tracker.get_slot("requested_slot")
+        if asked not in SWITCHABLE_QUESTIONS or self.activating(tracker):
             return None
         name, confidence = ctx.latest_intent(tracker)
         other = BY_INTENT.get(name)
         own = BY_FORM.get(self.form)
         if other is None or other == own or confidence < SWITCH_MIN_CONFIDENCE:
             return None
-        if tracker.get_slot("requested_slot") == "contact" and message_entity(tracker, "contact"):
+        if asked == "contact" and message_entity(tracker, "contact"):
             return None  # the answer, with words around it
-        if tracker.get_slot("requested_slot") == "order_id" and (
-                message_entity(tracker, "order_id") is None
-                and await self.named_own_order((tracker.latest_message or {}).get("text"), tracker)):
-            return None  # "c'est la montre": an item of one's orders, whatever the NLU made of it
-        if tracker.get_slot("requested_slot") == "order_id" and name in ITEM_OR_COMPLAINT_INTENTS \
+        if asked == "order_id" and name in ITEM_OR_COMPLAINT_INTENTS \
                 and confidence < ITEM_OR_COMPLAINT_MIN_CONFIDENCE and message_entity(tracker, "dispute_reason") is None:
             return None  # an item named, not a problem stated: where to find the number
+        if asked == "order_id" and message_entity(tracker, "order_id") is None \
+                and await self.named_own_order((tracker.latest_message or {}).get("text"), tracker):
+            return None  # "c'est la montre": an item of one's orders, whatever the NLU made of it
         return other
 
     def asked_again(self, tracker: Tracker) -> bool:
