@@ -81,12 +81,18 @@ QUESTION_WORDS = frozenset({"how", "when", "what", "why", "where", "can", "could
                             "vipi", "lini", "nini", "wapi", "kwanini", "naweza", "itachukua"})
 QUESTION_LAST_WORDS = frozenset({"lini", "vipi", "wapi", "gani", "je", "nini"})
 # Words that ask when (folded): "when", "how long", "quand", "combien de temps", "délai", "lini", "muda".
-WHEN_WORDS = frozenset({"when", "long", "quand", "temps", "delai", "lini", "muda", "ngapi"})
+# The first three ask it by themselves; the others a remark can use too ("it took so long").
+WHEN_ONLY_WORDS = frozenset({"when", "quand", "lini"})
+WHEN_WORDS = WHEN_ONLY_WORDS | {"long", "temps", "delai", "muda", "ngapi"}
 
 
-def asks_when(text: Any) -> bool:
-    """ "When ...?", "how long", "quand", "lini": the message asks when."""
-    return bool(set(tokens(text)) & WHEN_WORDS)
+def asks_when(text: Any, strictly: bool = False) -> bool:
+    """ "When ...?", "how long", "quand", "lini": the message asks when. ``strictly``: only by a word
+    that asks it by itself, or in a question ("thanks, it took so long" asks nothing)."""
+    said = set(tokens(text))
+    if not strictly:
+        return bool(said & WHEN_WORDS)
+    return bool(said & WHEN_ONLY_WORDS) or bool(said & WHEN_WORDS) and is_question(text)
 
 
 def is_question(text: Any) -> bool:

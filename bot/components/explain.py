@@ -8,9 +8,8 @@ the order (``actions/skills/followups.py``).
 
 The same holds for the courtesies a follow-up starts with: "ok merci, et elle arrive quand ?",
 "ok cool et c pour quand", "asante, itafika lini?" read as thanks or a yes ask when all the same.
-For those the message must really ask: a "when" word ("when", "quand", "lini"), or a question
-(``is_question``) for the looser ones ("how long", "temps", "muda"): "thanks, it took so long" is
-a thank-you. A yes that asks when is not a yes to go on with: at a confirmation nothing is written
+For those the message must really ask (``asks_when(..., strictly=True)``): "thanks, it took so
+long" is a thank-you. A yes that asks when is not a yes to go on with: at a confirmation nothing is written
 on it, the question about the order is answered instead.
 """
 
@@ -20,15 +19,14 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from actions.skills.catalogue import asks_when, is_question, tokens
+from actions.skills.catalogue import asks_when
 from bot.components.ranking import promote
 from bot.components.stateless import StatelessComponent
 
 EXPLAIN_INTENT = "explain"
 # Intents that say nothing about an order: a when-question read as one of them is about the order.
 COURTESIES = frozenset({"thank", "goodbye", "affirm"})
-# Words that ask when by themselves (folded), unlike "long" or "temps", which a remark can use too.
-WHEN = frozenset({"when", "quand", "lini"})
+SAYS_NOTHING = COURTESIES | {EXPLAIN_INTENT}
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -38,14 +36,9 @@ class WhenIsNotWhy(StatelessComponent):
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             name = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
-            text = message.get(TEXT)
-            if name == EXPLAIN_INTENT:
-                if not asks_when(text):
-                    continue
-            elif name not in COURTESIES or not (set(tokens(text)) & WHEN or (asks_when(text) and is_question(text))):
+            if name not in SAYS_NOTHING or not asks_when(message.get(TEXT), strictly=name in COURTESIES):
                 continue
-            skip = COURTESIES | {EXPLAIN_INTENT}
-            others = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) not in skip]
+            others = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) not in SAYS_NOTHING]
             if others:
                 promote(message, others[0][INTENT_NAME_KEY])
         return messages
