@@ -37,16 +37,18 @@ PERSONAL_WORDS = WANT_WORDS | {"my", "mine", "ma", "mon", "mn", "mes", "yangu", 
                                "zangu"}
 # Words that point at one order (or dispute) the buyer has in mind, where the question has no
 # possessive: an object pronoun on the verb ("how do I cancel it?", "comment l'annuler ?", "nawezaje
-# kuirestore?": the Swahili object infix -i-), a demonstrative ("this order", "cette commande", "oda
-# hii / hiyo / ile") or "help me" ("aidez-moi à annuler", "nisaidie kughairi"). Matched on the folded
-# words joined by spaces (catalogue ``tokens``: "l'annuler" is "l annuler").
+# kuirestore?": the Swahili object infix, -i- for an oda, -u- for a mgogoro), a demonstrative ("this
+# order", "cette commande", "oda hii / hiyo / ile", "mgogoro huu / huo / ule") or "help me"
+# ("aidez-moi à annuler", "nisaidie kughairi"). Matched on the folded words joined by spaces
+# (catalogue ``tokens``: "l'annuler" is "l annuler").
 ONE_ORDER = re.compile(
     r"\b(?:(?:cancel|restore|recover|undo|withdraw|close|reactivate|reinstate|revive|get) it"
     r"|this (?:order|purchase|dispute|claim|complaint)|help me"
     r"|(?:l|la|le) (?:annuler|recuperer|restaurer|retablir|reactiver|remettre|retirer|fermer|cloturer)"
     r"|cette (?:commande|cmd|commade|litige|reclamation|plainte)|aidez moi|aide moi"
     r"|ku ?i(?:ghairi|cancel|futa|rudisha|restore|rejesha|fufua|ondoa|withdraw|close)\w*"
-    r"|(?:oda|order|agizo|mzigo|mgogoro|dispute) (?:hii|hiyo|ile)|nisaidie\w*)\b")
+    r"|ku ?u(?:ondoa|futa|funga|withdraw|close)\w*"
+    r"|(?:oda|order|agizo|mzigo|dispute) (?:hii|hiyo|ile)|mgogoro (?:huu|huo|ule)|nisaidie\w*)\b")
 # An impersonal subject makes the same pronoun a policy question about anyone's order: "if someone
 # cancels an order by mistake, can they get it back?", "si on annule par erreur, peut-on la
 # récupérer ?", "mtu akicancel, anaweza kuirudisha?".

@@ -40,6 +40,9 @@ def parsed(text: str, topic: str) -> Message:
     ("aidez-moi à retirer cette réclamation svp", "withdraw_dispute_how", "cancel_dispute"),
     ("nisaidie kuondoa mgogoro", "withdraw_dispute_how", "cancel_dispute"),
     ("oda hii naighairi aje?", "cancel_how", "cancel_order"),
+    ("nitauondoaje mgogoro huu?", "withdraw_dispute_how", "cancel_dispute"),  # mgogoro: huu, -u-
+    ("nawezaje kuuondoa?", "withdraw_dispute_how", "cancel_dispute"),
+    ("mgogoro unaondolewaje?", "withdraw_dispute_how", "faq"),  # no one dispute in mind
     ("how do I cancel an order I already paid for?", "cancel_how", "faq"),  # still the policy
     ("est-ce qu'on peut revenir sur une annulation ?", "restore_cancelled", "faq"),
     ("help me understand what happens in a dispute", "dispute_process", "faq"),  # a process question
