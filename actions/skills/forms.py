@@ -650,12 +650,18 @@ class ValidateDisputeForm(OrderFormValidator):
 # description often reads as a complaint or as wanting the money back ("can I get a full refund?"
 # is an expectation), so a refund question must ask when.
 SIDE_QUESTION_CONFIDENCE = {"faq": 0.5, "refund_status": 0.6}
+# Readings that are both questions about the rules or the bot's question, never an answer to it:
+# "what kind of proof do you need?" is split between the two, and together they are clear.
+QUESTION_INTENTS = ("faq", "explain")
 
 
 def side_question(tracker: Tracker) -> str | None:
     """The response that answers a side question typed at a free-text question, or None."""
     message = tracker.latest_message or {}
     name, confidence = ctx.latest_intent(tracker)
+    if name == "faq":
+        confidence = sum(float(entry.get("confidence") or 0.0) for entry in message.get("intent_ranking") or []
+                         if entry.get("name") in QUESTION_INTENTS) or confidence
     if name not in SIDE_QUESTION_CONFIDENCE or confidence < SIDE_QUESTION_CONFIDENCE[name] \
             or not is_question(message.get("text")):
         return None

@@ -6,12 +6,11 @@ skill would put a question the user never asked. Below ``single_word_threshold``
 gets ``nlu_fallback``, whose clarification offers the likeliest skills as buttons; a one-word
 request the data knows well ("annuler", "refund", "agent", "ndiyo") is far above it.
 
-A message that says two things meaning the same move ("ok thanks bye": thank and goodbye, close
-together) is not ambiguous: the likelier one answers, instead of "Sorry, I didn't understand" at the
-end of a conversation that went well.
-
-A message read as giving an identifier (``inform`` with an order number or a contact, which
-``IdentifierExtractor`` decided from the identifier itself) is not ambiguous either.
+Two readings close together (top two within ``ambiguity_threshold``) are not asked about
+(``bot/config.yml`` sets it to 0): on messages written by people who never read the data, the likelier
+reading was the buyer's far more often than the other one, and the clarification made every one of them
+pay a turn for it; a wrong skill still stops at its confirmation before anything is written
+(docs/nlu.md, "Round 9").
 
 A message that only names a topic with several skills ("my dispute", "mon litige": open one or
 withdraw one?) gets ``nlu_fallback`` whatever the confidence (``actions/skills/catalogue.py``,
@@ -24,18 +23,11 @@ from typing import Any
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.constants import INTENT, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from actions.skills.catalogue import topic_of
-from bot.components.identifiers import CONTACT, INFORM
-from bot.components.order_id import ENTITY as ORDER_ID
 from bot.components.text import words
-
-# What IdentifierExtractor reads an identifier-giving message as, and the entities it decides on.
-IDENTIFIERS = frozenset({ORDER_ID, CONTACT})
-# Intents whose answers both fit a message that says both.
-INTERCHANGEABLE = (frozenset({"thank", "goodbye"}),)
 
 
 @DefaultV1Recipe.register(
@@ -47,17 +39,6 @@ class ShortMessageFallbackClassifier(FallbackClassifier):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {**FallbackClassifier.get_default_config(), "single_word_threshold": 0.5}
-
-    def _nlu_prediction_ambiguous(self, message: Message) -> tuple[bool, float | None]:
-        ambiguous, difference = super()._nlu_prediction_ambiguous(message)
-        if ambiguous:
-            top_two = {entry.get("name") for entry in (message.get(INTENT_RANKING_KEY) or [])[:2]}
-            if any(top_two <= group for group in INTERCHANGEABLE):
-                return False, difference
-            if (message.get(INTENT) or {}).get("name") == INFORM and any(
-                    entity.get("entity") in IDENTIFIERS for entity in message.get("entities") or []):
-                return False, difference
-        return ambiguous, difference
 
     def _should_fallback(self, message: Message) -> bool:
         if super()._should_fallback(message):

@@ -162,8 +162,11 @@ def test_why_at_a_form_question_says_why_it_is_asked():
     assert run_explain(explain_tracker([], loop={"name": "cancel_form"}, requested="unknown_slot")) == []
 
 
-def side_tracker(text: str, intent: str, confidence: float, topic: str | None = None) -> Tracker:
-    message = {"text": text, "intent": {"name": intent, "confidence": confidence}, "entities": []}
+def side_tracker(text: str, intent: str, confidence: float, topic: str | None = None,
+                 ranking: list[tuple[str, float]] = ()) -> Tracker:
+    message = {"text": text, "intent": {"name": intent, "confidence": confidence}, "entities": [],
+               "intent_ranking": [{"name": intent, "confidence": confidence}]
+               + [{"name": n, "confidence": c} for n, c in ranking]}
     if topic:
         message["response_selector"] = {"faq": {"response": {"intent_response_key": f"faq/{topic}"}}}
     return Tracker("t", {}, message, [], False, None, {"name": "dispute_form"}, "action_listen")
@@ -180,6 +183,19 @@ def test_a_question_at_the_dispute_description_is_answered_not_filed():
     # a complaint, or a reading too unsure, is the description
     assert side_question(side_tracker("why is it broken already?", "open_dispute", 0.9)) is None
     assert side_question(side_tracker("is this normal?", "faq", 0.3, "dispute_evidence")) is None
+
+
+def test_a_question_read_between_the_rules_and_the_bots_question_is_answered():
+    # "what kind of proof do you need?" at the evidence question: half a question about the rules,
+    # a third a question about the bot's question; either way not the evidence.
+    from actions.skills.forms import side_question
+    asked = side_tracker("what kind of proof do you need?", "faq", 0.46, "dispute_evidence",
+                         [("explain", 0.32), ("out_of_scope", 0.2)])
+    assert side_question(asked) == "utter_faq/dispute_evidence"
+    # the rest of the doubt on an answer: still the evidence
+    answer = side_tracker("photos of the box, is that ok?", "faq", 0.46, "dispute_evidence",
+                          [("inform", 0.32), ("explain", 0.03)])
+    assert side_question(answer) is None
 
 
 def test_short_reason_keywords_are_whole_words():
