@@ -73,6 +73,27 @@ NO_NUMBER_WORDS = frozenset({"know", "idea", "have", "remember", "find", "dunno"
                              "sijui", "sina", "sinayo", "sikumbuki", "sioni", "sijaiona", "sijaipata", "sijapata",
                              "nimeipoteza", "nimesahau"})
 HAVE_IT_RE = re.compile(r"\bl['\u2019 ]?ai\b")
+# A message that refuses what the bot proposes (folded words): it opens with a no ("nah ...", "non
+# ...", "hapana ...", "wacha ..."), or puts a negation on a skill's verb ("don't cancel", "n'annulez
+# pas", "annulez rien", "usighairi", "msiifute": the Swahili negative subjunctive). A negation
+# elsewhere refuses nothing ("sorry, I don't get it", "sitaki tena": "I don't want it any more").
+NO_FIRST_WORDS = frozenset({"no", "nope", "nah", "non", "hapana", "wacha", "acha"})
+SKILL_VERBS = r"(?:cancel|withdraw|close|open|restore|undo|file|proceed|do|go|annul|retir|ferm|ouvr|restaur|recup|reactiv|fai|continu)"
+NEGATED_VERB = re.compile(
+    r"\b(?:don t|dont|do not|never|not|no need to)(?: \w+)? " + SKILL_VERBS
+    + r"|\b(?:n|ne)(?: \w+)? " + SKILL_VERBS + r"\w*(?: \w+)? (?:pas|rien|plus|jamais)\b"
+    + r"|\b" + SKILL_VERBS + r"\w* (?:rien|pas)\b"
+    + r"|\bpas (?:besoin )?(?:d )?" + SKILL_VERBS
+    + r"|\b[um]si[iu]?(?:ghairi|cancel|fut|ondo|sitish|rudish|rejesh|fung|tum)"
+    + r"|\bsitaki (?:ku ?)?(?:i|u)?(?:ghairi|cancel|fut|ondo|sitish)")
+
+
+def refuses(text: Any) -> bool:
+    """The message refuses what the bot proposes (``NO_FIRST_WORDS``, ``NEGATED_VERB``)."""
+    said = tokens(text)
+    return bool(said) and (said[0] in NO_FIRST_WORDS or bool(NEGATED_VERB.search(" ".join(said))))
+
+
 # Words that open a question (folded), for a message typed without "?": "when will I be refunded",
 # "quand est-ce que je serai rembourse", "nitarudishiwa pesa lini" (Swahili puts it last; its "je"
 # opens nothing: French "je" is "I").

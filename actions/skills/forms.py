@@ -33,6 +33,7 @@ from actions.skills.catalogue import (
     fold,
     is_question,
     names_another_order,
+    refuses,
     tokens,
 )
 from actions.skills.context import ServiceUnavailable, call, service
@@ -342,6 +343,8 @@ class OrderFormValidator(FormValidationAction, ABC):
             return None
         if asked == "contact" and message_entity(tracker, "contact"):
             return None  # the answer, with words around it
+        if says_no_to_confirmation(tracker):
+            return None  # "nah don't cancel it, I'll keep it" read as the restore: the no
         if asked == "order_id" and name in ITEM_OR_COMPLAINT_INTENTS \
                 and confidence < ITEM_OR_COMPLAINT_MIN_CONFIDENCE and message_entity(tracker, "dispute_reason") is None:
             return None  # an item named, not a problem stated: where to find the number
@@ -499,14 +502,21 @@ class OrderFormValidator(FormValidationAction, ABC):
     async def extract_confirmed(self, dispatcher, tracker, domain) -> dict[str, Any]:
         """ "Yes, cancel it", "oui, annulez-la", "ndio, ighairi oda hiyo" at "Shall I cancel ...?":
         the skill asked for again is a yes (the NLU reads the request, or is torn between the two).
-        Only at that question, and only when no plain yes or no was read."""
+        Only at that question, only when no plain yes or no was read, and never when the message
+        refuses (``refuses``): a refusal the NLU also reads as a no is a no, whatever came first."""
         skill = BY_FORM.get(self.form)
-        if skill is None or tracker.get_slot("requested_slot") != "confirmed" or tracker.get_slot("confirmed") is not None:
+        if skill is None or tracker.get_slot("requested_slot") != "confirmed":
+            return {}
+        if says_no_to_confirmation(tracker):
+            return {"confirmed": False}
+        message = tracker.latest_message or {}
+        ranking = [r.get("name") for r in message.get("intent_ranking") or [] if r.get("name") != FALLBACK_INTENT]
+        if tracker.get_slot("confirmed") is not None:
             return {}
         if message_entity(tracker, "order_id"):
             return {}  # "yes, cancel 8170...": which order the yes is for is asked again, not assumed
-        message = tracker.latest_message or {}
-        ranking = [r.get("name") for r in message.get("intent_ranking") or [] if r.get("name") != FALLBACK_INTENT]
+        if refuses(message.get("text")):
+            return {}  # never a yes: the question stands
         intent = ctx.latest_intent(tracker)[0]
         if intent == skill.intent or (intent == FALLBACK_INTENT and set(ranking[:2]) == {"affirm", skill.intent}):
             return {"confirmed": True}
@@ -643,6 +653,17 @@ class ValidateDisputeForm(OrderFormValidator):
         if answered_aside(dispatcher, tracker):
             return {"dispute_evidence": None}
         return {"dispute_evidence": text[:500] or "none"}
+
+
+def says_no_to_confirmation(tracker: Tracker) -> bool:
+    """At "Shall I ...?", a message that refuses (``refuses``: "nah don't cancel it after all", "non
+    attendez, annulez rien", "hapana usighairi") and that the NLU also reads as a no, among its three
+    likeliest readings: a no, whatever came first (the restore, the cancellation itself, a yes)."""
+    if tracker.get_slot("requested_slot") != "confirmed":
+        return False
+    message = tracker.latest_message or {}
+    ranking = [r.get("name") for r in message.get("intent_ranking") or [] if r.get("name") != FALLBACK_INTENT]
+    return refuses(message.get("text")) and "deny" in ranking[:3]
 
 
 # A question asked at the dispute's free-text questions is not the description or the evidence:

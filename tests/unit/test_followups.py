@@ -115,6 +115,55 @@ def test_the_reason_in_the_request_that_opens_the_cancellation():
     assert extract("moins cher ailleurs", active=True) == {}  # an answer to the question: validated as such
 
 
+def confirm(text: str, ranking: list[tuple[str, float]], confirmed: bool | None = None) -> dict:
+    """What the cancellation form takes from ``text`` at "Shall I cancel ...?" (``extract_confirmed``)."""
+    import asyncio
+
+    from rasa_sdk import Tracker
+
+    from actions.skills.forms import ValidateCancelForm
+
+    message = {"text": text, "intent": {"name": ranking[0][0], "confidence": ranking[0][1]}, "entities": [],
+               "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking]}
+    tracker = Tracker("t", {"requested_slot": "confirmed", "confirmed": confirmed}, message, [], False, None,
+                      {"name": "cancel_form"}, "action_listen")
+    return asyncio.run(ValidateCancelForm().extract_confirmed(None, tracker, {}))
+
+
+def test_a_refusal_at_the_confirmation_is_never_a_yes():
+    # Read as the cancellation itself ("cancel ... again" is a yes) or as another skill: the words say no.
+    assert confirm("non attendez, annulez rien, je change d'avis",
+                   [("cancel_order", 0.53), ("deny", 0.46)]) == {"confirmed": False}
+    assert confirm("nah don't cancel it after all, I'll keep it",
+                   [("restore_order", 0.66), ("deny", 0.22), ("faq", 0.07)]) == {"confirmed": False}
+    assert confirm("hapana usiighairi, nimebadilisha mawazo",
+                   [("cancel_order", 0.6), ("deny", 0.3)]) == {"confirmed": False}
+    # a yes the NLU read with a refusal it also sees is a no
+    assert confirm("ok... no, don't do it", [("affirm", 0.5), ("deny", 0.45)], confirmed=True) == {"confirmed": False}
+    # a refusal word with no "no" among the readings: not a yes either; the question stands
+    assert confirm("don't wait, cancel it now", [("cancel_order", 0.9), ("affirm", 0.05), ("faq", 0.03)]) == {}
+
+
+def test_what_refuses_the_proposal():
+    from actions.skills.catalogue import refuses
+    for text in ("nah don't cancel it after all", "please do not cancel it", "no wait, leave it",
+                 "non attendez, annulez rien", "ne l'annulez pas", "pas besoin d'annuler", "non merci",
+                 "hapana usighairi", "aah usiicancel nitaibakisha", "msiifute", "sitaki kuighairi", "wacha tu"):
+        assert refuses(text), text
+    # a negation that refuses nothing: not understanding, a hold-on before a question, a reason
+    for text in ("sorry, I don't get it", "wait, where is it now?", "j'ai pas compris", "sijaelewa",
+                 "ngoja kwanza, oda iko wapi sasa?", "I don't need it anymore, cancel it", "je n'en veux plus, annulez",
+                 "sitaki tena, ighairi", "ndio, bado nataka kughairi", "usiku nilikosea", "yes cancel it"):
+        assert not refuses(text), text
+
+
+def test_the_skill_asked_for_again_is_still_a_yes():
+    assert confirm("yes cancel it", [("cancel_order", 0.8), ("affirm", 0.15)]) == {"confirmed": True}
+    assert confirm("oui annulez-la", [("cancel_order", 0.7), ("affirm", 0.25)]) == {"confirmed": True}
+    assert confirm("ndio, bado nataka kughairi", [("cancel_order", 0.7), ("affirm", 0.2)]) == {"confirmed": True}
+    assert confirm("yes", [("affirm", 0.95), ("deny", 0.02)], confirmed=True) == {}  # the plain yes stands
+
+
 def explain_tracker(events: list, language: str = "en", loop: dict | None = None, requested: str | None = None) -> Tracker:
     return Tracker("t", {"language": language, "requested_slot": requested},
                    {"text": "why?", "intent": {"name": "explain"}, "entities": []}, events, False, None,
