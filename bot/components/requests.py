@@ -38,8 +38,11 @@ PERSONAL_WORDS = WANT_WORDS | {"my", "mine", "ma", "mon", "mn", "mes", "yangu", 
 # Words that point at one order (or dispute) the buyer has in mind, where the question has no
 # possessive: an object pronoun on the verb ("how do I cancel it?", "comment l'annuler ?", "nawezaje
 # kuirestore?": the Swahili object infix, -i- for an oda, -u- for a mgogoro), a demonstrative ("this
-# order", "cette commande", "oda hii / hiyo / ile", "mgogoro huu / huo / ule") or "help me"
-# ("aidez-moi à annuler", "nisaidie kughairi"). Matched on the folded words joined by spaces
+# order", "cette commande", "oda hii / hiyo / ile", "mgogoro huu / huo / ule"), "help me"
+# ("aidez-moi à annuler", "nisaidie kughairi"), or the order with a relative clause in the first
+# person ("the order I placed", "la commande que j'ai payée"). With "an"/"une" the same clause is the
+# policy about paid orders ("how do I cancel an order I already paid for?"); Swahili has no article
+# to tell the two apart ("oda niliyolipia"), so there it counts for neither. Matched on the folded words joined by spaces
 # (catalogue ``tokens``: "l'annuler" is "l annuler").
 ONE_ORDER = re.compile(
     r"\b(?:(?:cancel|restore|recover|undo|withdraw|close|reactivate|reinstate|revive|get) it"
@@ -48,7 +51,9 @@ ONE_ORDER = re.compile(
     r"|cette (?:commande|cmd|commade|litige|reclamation|plainte)|aidez moi|aide moi"
     r"|ku ?i(?:ghairi|cancel|futa|rudisha|restore|rejesha|fufua|ondoa|withdraw|close)\w*"
     r"|ku ?u(?:ondoa|futa|funga|withdraw|close)\w*"
-    r"|(?:oda|order|agizo|mzigo|dispute) (?:hii|hiyo|ile)|mgogoro (?:huu|huo|ule)|nisaidie\w*)\b")
+    r"|(?:oda|order|agizo|mzigo|dispute) (?:hii|hiyo|ile)|mgogoro (?:huu|huo|ule)|nisaidie\w*"
+    r"|the (?:order|purchase|parcel|package|dispute|claim|complaint) (?:that |which )?i \w+"
+    r"|(?:la|le|l) (?:commande|cmd|achat|colis|litige|reclamation|plainte) (?:que|qu) (?:j|je|jai))\b")
 # An impersonal subject makes the same pronoun a policy question about anyone's order: "if someone
 # cancels an order by mistake, can they get it back?", "si on annule par erreur, peut-on la
 # récupérer ?", "mtu akicancel, anaweza kuirudisha?".

@@ -44,6 +44,13 @@ def parsed(text: str, topic: str) -> Message:
     ("nawezaje kuuondoa?", "withdraw_dispute_how", "cancel_dispute"),
     ("mgogoro unaondolewaje?", "withdraw_dispute_how", "faq"),  # no one dispute in mind
     ("how do I cancel an order I already paid for?", "cancel_how", "faq"),  # still the policy
+    # the order or dispute with a relative clause in the first person: that one
+    ("comment faire pour annuler la commande que jai payé", "cancel_how", "cancel_order"),
+    ("how do I close the dispute I opened?", "withdraw_dispute_how", "cancel_dispute"),
+    ("comment retirer le litige que j'ai ouvert ?", "withdraw_dispute_how", "cancel_dispute"),
+    ("comment annuler une commande que j'ai déjà payée ?", "cancel_how", "faq"),  # "une": the policy
+    ("how do you cancel an order that has been paid?", "cancel_how", "faq"),
+    ("nafanyaje kufuta order niliyolipia", "cancel_how", "faq"),  # no article to tell: the policy
     ("est-ce qu'on peut revenir sur une annulation ?", "restore_cancelled", "faq"),
     ("help me understand what happens in a dispute", "dispute_process", "faq"),  # a process question
     ("if someone cancels an order by mistake, can they get it back?", "restore_cancelled", "faq"),  # anyone's
