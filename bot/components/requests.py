@@ -42,8 +42,8 @@ PERSONAL_WORDS = WANT_WORDS | {"my", "mine", "ma", "mon", "mn", "mes", "yangu", 
 # ("aidez-moi à annuler", "nisaidie kughairi"), or the order with a relative clause in the first
 # person ("the order I placed", "la commande que j'ai payée"). With "an"/"une" the same clause is the
 # policy about paid orders ("how do I cancel an order I already paid for?"); Swahili has no article
-# to tell the two apart ("oda niliyolipia"), so there it counts for neither. Matched on the folded words joined by spaces
-# (catalogue ``tokens``: "l'annuler" is "l annuler").
+# to tell the two apart ("oda niliyolipia"), so there it counts for neither. Matched on the folded
+# words joined by spaces (catalogue ``tokens``: "l'annuler" is "l annuler").
 ONE_ORDER = re.compile(
     r"\b(?:(?:cancel|restore|recover|undo|withdraw|close|reactivate|reinstate|revive|get) it"
     r"|this (?:order|purchase|dispute|claim|complaint)|help me"
