@@ -78,6 +78,9 @@ HAVE_IT_RE = re.compile(r"\bl['\u2019 ]?ai\b")
 # pas", "annulez rien", "usighairi", "msiifute": the Swahili negative subjunctive). A negation
 # elsewhere refuses nothing ("sorry, I don't get it", "sitaki tena": "I don't want it any more").
 NO_FIRST_WORDS = frozenset({"no", "nope", "nah", "non", "hapana", "wacha", "acha"})
+# ... unless it is the no of "no problem", "no doubt", "pas de souci" said as a yes ("hapana shida").
+NOT_A_NO_AFTER = frozenset({"problem", "problems", "prob", "probs", "worries", "worry", "doubt",
+                            "souci", "soucis", "probleme", "pb", "shida", "tatizo", "noma"})
 SKILL_VERBS = r"(?:cancel|withdraw|close|open|restore|undo|file|proceed|do|go|annul|retir|ferm|ouvr|restaur|recup|reactiv|fai|continu)"
 NEGATED_VERB = re.compile(
     r"\b(?:don t|dont|do not|never|not|no need to)(?: \w+)? " + SKILL_VERBS
@@ -91,7 +94,8 @@ NEGATED_VERB = re.compile(
 def refuses(text: Any) -> bool:
     """The message refuses what the bot proposes (``NO_FIRST_WORDS``, ``NEGATED_VERB``)."""
     said = tokens(text)
-    return bool(said) and (said[0] in NO_FIRST_WORDS or bool(NEGATED_VERB.search(" ".join(said))))
+    opens_with_no = bool(said) and said[0] in NO_FIRST_WORDS and (len(said) == 1 or said[1] not in NOT_A_NO_AFTER)
+    return opens_with_no or bool(NEGATED_VERB.search(" ".join(said)))
 
 
 # Words that open a question (folded), for a message typed without "?": "when will I be refunded",

@@ -153,7 +153,8 @@ def test_what_refuses_the_proposal():
     # a negation that refuses nothing: not understanding, a hold-on before a question, a reason
     for text in ("sorry, I don't get it", "wait, where is it now?", "j'ai pas compris", "sijaelewa",
                  "ngoja kwanza, oda iko wapi sasa?", "I don't need it anymore, cancel it", "je n'en veux plus, annulez",
-                 "sitaki tena, ighairi", "ndio, bado nataka kughairi", "usiku nilikosea", "yes cancel it"):
+                 "sitaki tena, ighairi", "ndio, bado nataka kughairi", "usiku nilikosea", "yes cancel it",
+                 "no problem, go ahead", "no probs cancel it", "no doubt, yes", "pas de souci", "hapana shida, endelea"):
         assert not refuses(text), text
 
 
@@ -162,6 +163,9 @@ def test_the_skill_asked_for_again_is_still_a_yes():
     assert confirm("oui annulez-la", [("cancel_order", 0.7), ("affirm", 0.25)]) == {"confirmed": True}
     assert confirm("ndio, bado nataka kughairi", [("cancel_order", 0.7), ("affirm", 0.2)]) == {"confirmed": True}
     assert confirm("yes", [("affirm", 0.95), ("deny", 0.02)], confirmed=True) == {}  # the plain yes stands
+    # the no of "no problem" is a yes
+    assert confirm("no probs cancel it", [("cancel_order", 0.55), ("deny", 0.37)]) == {"confirmed": True}
+    assert confirm("no doubt, yes", [("affirm", 0.74), ("deny", 0.24)], confirmed=True) == {}
 
 
 def explain_tracker(events: list, language: str = "en", loop: dict | None = None, requested: str | None = None) -> Tracker:
