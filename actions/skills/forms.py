@@ -509,16 +509,14 @@ class OrderFormValidator(FormValidationAction, ABC):
             return {}
         if says_no_to_confirmation(tracker):
             return {"confirmed": False}
-        message = tracker.latest_message or {}
-        ranking = [r.get("name") for r in message.get("intent_ranking") or [] if r.get("name") != FALLBACK_INTENT]
         if tracker.get_slot("confirmed") is not None:
             return {}
         if message_entity(tracker, "order_id"):
             return {}  # "yes, cancel 8170...": which order the yes is for is asked again, not assumed
-        if refuses(message.get("text")):
+        if refuses((tracker.latest_message or {}).get("text")):
             return {}  # never a yes: the question stands
         intent = ctx.latest_intent(tracker)[0]
-        if intent == skill.intent or (intent == FALLBACK_INTENT and set(ranking[:2]) == {"affirm", skill.intent}):
+        if intent == skill.intent or (intent == FALLBACK_INTENT and set(readings(tracker)[:2]) == {"affirm", skill.intent}):
             return {"confirmed": True}
         return {}
 
@@ -655,15 +653,19 @@ class ValidateDisputeForm(OrderFormValidator):
         return {"dispute_evidence": text[:500] or "none"}
 
 
+def readings(tracker: Tracker) -> list[str]:
+    """The intents the NLU read in the latest message, likeliest first, without the fallback's."""
+    ranking = (tracker.latest_message or {}).get("intent_ranking") or []
+    return [entry.get("name") for entry in ranking if entry.get("name") != FALLBACK_INTENT]
+
+
 def says_no_to_confirmation(tracker: Tracker) -> bool:
     """At "Shall I ...?", a message that refuses (``refuses``: "nah don't cancel it after all", "non
     attendez, annulez rien", "hapana usighairi") and that the NLU also reads as a no, among its three
     likeliest readings: a no, whatever came first (the restore, the cancellation itself, a yes)."""
     if tracker.get_slot("requested_slot") != "confirmed":
         return False
-    message = tracker.latest_message or {}
-    ranking = [r.get("name") for r in message.get("intent_ranking") or [] if r.get("name") != FALLBACK_INTENT]
-    return refuses(message.get("text")) and "deny" in ranking[:3]
+    return refuses((tracker.latest_message or {}).get("text")) and "deny" in readings(tracker)[:3]
 
 
 # A question asked at the dispute's free-text questions is not the description or the evidence:
