@@ -4,15 +4,16 @@
 niliofunga kimakosa unaweza kufunguliwa upya?": the words of the withdrawal ("withdrew",
 "niliouondoa", "niliofunga") are the n-grams of ``cancel_dispute``, and the one word that matters,
 "again" ("tena", "upya", "rouvrir"), is in both intents' data. Read as ``cancel_dispute``, the bot
-starts withdrawing a dispute that is already withdrawn. A message that says "open again" and is
-read as ``cancel_dispute`` takes the classifier's next reading among the policy answer (``faq``,
-when the FAQ selector's topic is reopen_dispute) and the dispute skill
-(``open_dispute``, which refuses or reopens by the platform's rules), with the confidence the
-withdrawal had (``ranking.promote``).
+starts withdrawing a dispute that is already withdrawn. A message that asks to open it again (a
+question, or "reopen ..." first) and is read as ``cancel_dispute`` takes the classifier's next
+reading among the policy answer (``faq``, when the FAQ selector's topic is reopen_dispute) and the
+dispute skill (``open_dispute``, which reopens or refuses by the platform's rules), with the
+confidence the withdrawal had (``ranking.promote``). "Withdraw my dispute, I can reopen it later"
+asks for the withdrawal and keeps it.
 
 Why a rule and not data: the Swahili round-10 data (help-desk frames around "kuondoa mgogoro")
 moved one such question across a 0.57 / 0.42 split; more reopen examples would move the next one
-back. The meaning does not depend on the split: "again" with "open" excludes a withdrawal.
+back, while the meaning does not depend on the split.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from rasa.nlu.constants import RESPONSE_SELECTOR_PREDICTION_KEY, RESPONSE_SELECT
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, INTENT_RESPONSE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from actions.skills.catalogue import tokens
+from actions.skills.catalogue import is_question, tokens
 from bot.components.ranking import promote
 from bot.components.stateless import StatelessComponent
 
@@ -32,18 +33,25 @@ WITHDRAW_INTENT = "cancel_dispute"
 # The readings a reopen question can have, in the classifier's order.
 INSTEAD = ("faq", "open_dispute")
 # "Open again", matched on the folded words joined by spaces (catalogue ``tokens``): "reopen",
-# "re-open", "open it again"; "rouvrir", "réouvrir", "ouvrir à nouveau / de nouveau"; "kufungua
-# tena / upya", "kuufungua upya", "kufunguliwa upya", "kureopen", "ku-open tena". Up to three words
-# between the verb and "again" ("open the dispute again"). "Close again" ("funga tena") is not it.
+# "re-open", "open it again"; "rouvrir", "rouvert", "réouverture", "ouvrir à nouveau / de
+# nouveau"; "kufungua tena / upya", "kuufungua upya", "kufunguliwa upya", "kureopen", "ku-open
+# tena". Up to three words between the verb and "again" ("open the dispute again"). "Close again"
+# ("funga tena") is not it.
 REOPEN = re.compile(
-    r"\b(?:\w*reopen\w*|re open\w*|re?ouvr\w*"
-    r"|(?:\w*open\w*|ouvr\w*|\w*fungu\w*)(?: \w+){0,3} (?:again|nouveau|tena|upya))\b")
+    r"\b(?:\w*reopen\w*|re open\w*|re?ouv(?:r|ert)\w*"
+    r"|(?:\w*open\w*|ouv(?:r|ert)\w*|\w*fungu\w*)(?: \w+){0,3} (?:again|nouveau|tena|upya))\b")
 # The FAQ topic that answers it; another topic (the withdrawal's how-to) would answer the wrong question.
 REOPEN_TOPIC = "faq/reopen_dispute"
 
 
 def says_reopen(text: str) -> bool:
     return bool(REOPEN.search(" ".join(tokens(text))))
+
+
+def asks_to_reopen(text: str) -> bool:
+    """Reopening is what the message asks: a question about it, or a message that opens with it
+    ("reopen my dispute"). "Withdraw my dispute, I'll reopen it if need be" asks for the withdrawal."""
+    return says_reopen(text) and (is_question(text) or bool(REOPEN.match(" ".join(tokens(text)))))
 
 
 def faq_topic(message: Message) -> str | None:
@@ -59,7 +67,7 @@ class ReopenIsNotWithdrawal(StatelessComponent):
         for message in messages:
             if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) != WITHDRAW_INTENT:
                 continue
-            if not says_reopen(message.get(TEXT) or ""):
+            if not asks_to_reopen(message.get(TEXT) or ""):
                 continue
             for reading in message.get(INTENT_RANKING_KEY) or []:
                 name = reading.get(INTENT_NAME_KEY)

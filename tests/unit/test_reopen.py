@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.components.reopen import ReopenIsNotWithdrawal, says_reopen
+from bot.components.reopen import ReopenIsNotWithdrawal, asks_to_reopen, says_reopen
 
 
 def parsed(text: str, ranking: list[tuple[str, float]], topic: str | None = "reopen_dispute") -> Message:
@@ -31,6 +31,8 @@ def intent_after(message: Message) -> tuple[str, float]:
     "je peux rouvrir le litige que j'ai retiré ?",
     "j'ai fermé mon litige trop tôt, on peut le réouvrir ?",
     "est-ce que je peux ouvrir le litige à nouveau",
+    "le litige que j'ai retiré, il peut être rouvert ?",
+    "réouverture du litige possible ?",
     "naweza kufungua tena mgogoro niliouondoa?",
     "mgogoro niliofunga kimakosa unaweza kufunguliwa upya?",
     "nataka kureopen dispute yangu",
@@ -67,8 +69,21 @@ def test_the_dispute_skill_when_nothing_else_was_ranked():
     assert intent_after(message)[0] == "open_dispute"
 
 
+@pytest.mark.parametrize("text, asked", [
+    ("can I reopen the dispute I withdrew?", True),
+    ("reopen my dispute, the phone broke again", True),             # opens with it
+    ("naweza kufungua tena mgogoro niliouondoa?", True),
+    ("withdraw my dispute, I can always open it again later", False),  # the withdrawal is asked for
+    ("retirez mon litige, je le rouvrirai si besoin", False),
+    ("ondoa mgogoro wangu, nitaufungua tena kama kuna shida", False),
+])
+def test_reopening_is_what_is_asked(text, asked):
+    assert asks_to_reopen(text) is asked
+
+
 @pytest.mark.parametrize("text, ranking", [
     ("withdraw my dispute, the parcel came", [("cancel_dispute", 0.8), ("faq", 0.2)]),  # no reopen
+    ("retirez mon litige, je le rouvrirai si besoin", [("cancel_dispute", 0.69), ("faq", 0.31)]),
     ("can I reopen a dispute?", [("faq", 0.7), ("cancel_dispute", 0.3)]),           # not read as withdrawal
 ])
 def test_left_alone(text, ranking):
