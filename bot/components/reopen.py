@@ -21,17 +21,18 @@ from __future__ import annotations
 import re
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.nlu.constants import RESPONSE_SELECTOR_PREDICTION_KEY, RESPONSE_SELECTOR_PROPERTY_NAME
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, INTENT_RESPONSE_KEY, TEXT
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from actions.skills.catalogue import is_question, tokens
 from bot.components.ranking import promote
+from bot.components.requests import FAQ_INTENT, topic
 from bot.components.stateless import StatelessComponent
 
 WITHDRAW_INTENT = "cancel_dispute"
+DISPUTE_SKILL = "open_dispute"
 # The readings a reopen question can have, in the classifier's order.
-INSTEAD = ("faq", "open_dispute")
+INSTEAD = (FAQ_INTENT, DISPUTE_SKILL)
 # "Open again", matched on the folded words joined by spaces (catalogue ``tokens``): "reopen",
 # "re-open", "open it again"; "rouvrir", "rouvert", "réouverture", "ouvrir à nouveau / de
 # nouveau"; "kufungua tena / upya", "kuufungua upya", "kufunguliwa upya", "kureopen", "ku-open
@@ -41,7 +42,7 @@ REOPEN = re.compile(
     r"\b(?:\w*reopen\w*|re open\w*|re?ouv(?:r|ert)\w*"
     r"|(?:\w*open\w*|ouv(?:r|ert)\w*|\w*fungu\w*)(?: \w+){0,3} (?:again|nouveau|tena|upya))\b")
 # The FAQ topic that answers it; another topic (the withdrawal's how-to) would answer the wrong question.
-REOPEN_TOPIC = "faq/reopen_dispute"
+REOPEN_TOPIC = "reopen_dispute"
 
 
 def says_reopen(text: str) -> bool:
@@ -52,11 +53,6 @@ def asks_to_reopen(text: str) -> bool:
     """Reopening is what the message asks: a question about it, or a message that opens with it
     ("reopen my dispute"). "Withdraw my dispute, I'll reopen it if need be" asks for the withdrawal."""
     return says_reopen(text) and (is_question(text) or bool(REOPEN.match(" ".join(tokens(text)))))
-
-
-def faq_topic(message: Message) -> str | None:
-    selected = ((message.get(RESPONSE_SELECTOR_PROPERTY_NAME) or {}).get("faq") or {})
-    return (selected.get(RESPONSE_SELECTOR_PREDICTION_KEY) or {}).get(INTENT_RESPONSE_KEY) or None
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -71,9 +67,9 @@ class ReopenIsNotWithdrawal(StatelessComponent):
                 continue
             for reading in message.get(INTENT_RANKING_KEY) or []:
                 name = reading.get(INTENT_NAME_KEY)
-                if name in INSTEAD and (name != "faq" or faq_topic(message) == REOPEN_TOPIC):
+                if name in INSTEAD and (name != FAQ_INTENT or topic(message) == REOPEN_TOPIC):
                     promote(message, name)
                     break
             else:
-                promote(message, "open_dispute")
+                promote(message, DISPUTE_SKILL)
         return messages
