@@ -64,6 +64,12 @@ def test_the_dispute_skill_when_the_faq_topic_answers_something_else():
     assert intent_after(message) == ("open_dispute", 0.6)
 
 
+def test_a_request_to_reopen_is_the_dispute_skill():
+    message = parsed("I closed my dispute by mistake, please reopen it",
+                     [("cancel_dispute", 0.94), ("faq", 0.04), ("restore_order", 0.02)])
+    assert intent_after(message) == ("open_dispute", 0.94)
+
+
 def test_the_dispute_skill_when_nothing_else_was_ranked():
     message = parsed("reopen my dispute", [("cancel_dispute", 0.9), ("restore_order", 0.1)], topic=None)
     assert intent_after(message)[0] == "open_dispute"
@@ -73,6 +79,9 @@ def test_the_dispute_skill_when_nothing_else_was_ranked():
     ("can I reopen the dispute I withdrew?", True),
     ("reopen my dispute, the phone broke again", True),             # opens with it
     ("naweza kufungua tena mgogoro niliouondoa?", True),
+    ("I closed my dispute by mistake, please reopen it", True),      # a request
+    ("j'ai fermé mon litige par erreur, merci de le rouvrir", True),
+    ("nilifunga mgogoro kimakosa, tafadhali ufungue tena", True),
     ("withdraw my dispute, I can always open it again later", False),  # the withdrawal is asked for
     ("retirez mon litige, je le rouvrirai si besoin", False),
     ("ondoa mgogoro wangu, nitaufungua tena kama kuna shida", False),
