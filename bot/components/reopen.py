@@ -73,15 +73,16 @@ class ReopenIsNotWithdrawal(StatelessComponent):
             if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) != WITHDRAW_INTENT:
                 continue
             text = message.get(TEXT) or ""
-            if not asks_to_reopen(text):
-                continue
-            # a request goes to the skill; a question to the likelier of the answer and the skill
-            readings = (message.get(INTENT_RANKING_KEY) or []) if is_question(text) else []
-            for reading in readings:
-                name = reading.get(INTENT_NAME_KEY)
-                if name in INSTEAD and (name != FAQ_INTENT or topic(message) == REOPEN_TOPIC):
-                    promote(message, name)
-                    break
-            else:
-                promote(message, DISPUTE_SKILL)
+            if asks_to_reopen(text):
+                promote(message, likelier_answer(message) if is_question(text) else DISPUTE_SKILL)
         return messages
+
+
+def likelier_answer(message: Message) -> str:
+    """For a question: the first of the reopening answer and the dispute skill in the ranking (the
+    answer only when the FAQ selector chose its topic), else the skill."""
+    for reading in message.get(INTENT_RANKING_KEY) or []:
+        name = reading.get(INTENT_NAME_KEY)
+        if name in INSTEAD and (name != FAQ_INTENT or topic(message) == REOPEN_TOPIC):
+            return name
+    return DISPUTE_SKILL
