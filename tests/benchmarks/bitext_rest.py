@@ -12,13 +12,12 @@ from __future__ import annotations
 import csv
 import logging
 import random
-import re
 import sys
 from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from eval_nlu import BITEXT_MAP, EVAL_DATA, Parser, bitext, full_intent  # noqa: E402
+from eval_nlu import BITEXT_CSV, BITEXT_MAP, ORDER_PLACEHOLDER, Parser, bitext, full_intent  # noqa: E402
 
 logging.disable(logging.WARNING)
 
@@ -26,15 +25,14 @@ logging.disable(logging.WARNING)
 def main() -> None:
     model, show = Path(sys.argv[1]), "--show" in sys.argv
     scored = {row["text"] for row in bitext(300)}
-    path = EVAL_DATA / "bitext-customer-support" / "Bitext_Sample_Customer_Support_Training_Dataset.csv"
-    with open(path, encoding="utf-8", newline="") as handle:
+    with open(BITEXT_CSV, encoding="utf-8", newline="") as handle:
         rows = [r for r in csv.DictReader(handle) if r["intent"] in BITEXT_MAP and r["instruction"] not in scored]
     rng = random.Random(7)
     parser = Parser(model)
     right, total, confusions = Counter(), Counter(), Counter()
     for row in rows:
         number = "8170" + "".join(str(rng.randrange(10)) for _ in range(12))
-        text = re.sub(r"\{\{\s*Order (?:Number|ID)\s*\}\}", number, row["instruction"], flags=re.I)
+        text = ORDER_PLACEHOLDER.sub(number, row["instruction"])
         predicted = full_intent(parser.parse(text)[0])
         total[row["intent"]] += 1
         if predicted in BITEXT_MAP[row["intent"]]:

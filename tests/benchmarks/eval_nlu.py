@@ -82,6 +82,9 @@ BITEXT_MAP = {
     "complaint": {"open_dispute"},
     "delivery_period": {"order_status", "faq/delivery_time"},
 }
+BITEXT_CSV = EVAL_DATA / "bitext-customer-support" / "Bitext_Sample_Customer_Support_Training_Dataset.csv"
+# The placeholder versions of Bitext rows hold an order number as {{Order Number}}.
+ORDER_PLACEHOLDER = re.compile(r"\{\{\s*Order (?:Number|ID)\s*\}\}", re.I)
 # "How do I get a refund?" is also a fair reading of open_dispute (refund for goods) or
 # faq/cancel_refund: reported separately as "lenient", the strict mapping above is the headline.
 BITEXT_LENIENT = {"get_refund": {"refund_status", "open_dispute", "faq/cancel_refund"}}
@@ -292,8 +295,7 @@ def massive(sample: int) -> dict[str, list[dict[str, Any]]]:
 
 def bitext(sample: int) -> list[dict[str, Any]]:
     """Rows of the mapped intents; the annotated order number is replaced by a 16-digit one."""
-    path = EVAL_DATA / "bitext-customer-support" / "Bitext_Sample_Customer_Support_Training_Dataset.csv"
-    with open(path, encoding="utf-8", newline="") as handle:
+    with open(BITEXT_CSV, encoding="utf-8", newline="") as handle:
         rows = [r for r in csv.DictReader(handle) if r["intent"] in BITEXT_MAP]
     rng = random.Random(SEED)
     rows = sorted(rng.sample(rows, min(sample, len(rows))), key=lambda r: r["instruction"])
@@ -303,7 +305,7 @@ def bitext(sample: int) -> list[dict[str, Any]]:
         order_ids = []
         number = "8170" + "".join(str(rng.randrange(10)) for _ in range(12))
         if "{{" in text:  # placeholder versions of the data set: {{Order Number}}
-            text, n = re.subn(r"\{\{\s*Order (?:Number|ID)\s*\}\}", number, text, flags=re.I)
+            text, n = ORDER_PLACEHOLDER.subn(number, text)
             order_ids += [number] * n
         if row["entity_type"] == "order_id" and row["start_offset"]:
             start, end = int(row["start_offset"]), int(row["end_offset"])
