@@ -52,6 +52,10 @@ GUESS_INTENTS = {
     "cancel_reason": frozenset({"cancel_order", "inform"}),
 }
 DIGITS_RE = re.compile(r"\d+")
+# Where a message's clauses part: punctuation, and "but" in the three languages. "How do I get my
+# money back, the order came broken": the request's words outweigh the problem's when the message
+# is read whole, and the buyer would be asked again what was wrong.
+CLAUSE_RE = re.compile(r"[,;.!?:\n]+|\s(?:but|mais|lakini|ila)\s", re.IGNORECASE)
 
 
 def normalise(text: str) -> str:
@@ -171,6 +175,18 @@ class ReasonClassifier(GraphComponent):
         best = max(probabilities, key=probabilities.get, default=NONE)
         return (None, 0.0) if best == NONE else (str(best), float(probabilities[best]))
 
+    def read(self, entity: str, text: str) -> tuple[str | None, float]:
+        """The message's reason: its reading as a whole when that is sure enough, else the surest
+        of its clauses' readings (a problem said in one clause of a request in several)."""
+        code, confidence = self.predict(entity, text)
+        if code and confidence >= self.config["message_min_confidence"]:
+            return code, confidence
+        clauses = [part for part in CLAUSE_RE.split(text) if words(part)]
+        if len(clauses) < 2:
+            return code, confidence
+        return max([(code, confidence)] + [self.predict(entity, clause) for clause in clauses],
+                   key=lambda read: read[1])
+
     def process(self, messages: list[Message]) -> list[Message]:
         if not self.models:
             return messages
@@ -178,7 +194,7 @@ class ReasonClassifier(GraphComponent):
             text = message.get(TEXT) or ""
             # The whole message's code per kind, read at most once: both the choice among several
             # spans and the guess may need it.
-            whole = cache(lambda entity, text=text: self.predict(entity, text))
+            whole = cache(lambda entity, text=text: self.read(entity, text))
             entities = message.get(ENTITIES) or []
             for found in entities:
                 entity = found.get("entity")

@@ -24,6 +24,7 @@ same scenario of another customer). See ``tests/conversations/README.md``.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -114,13 +115,25 @@ class Phrasebook:
         if other:
             self.phrases.update(yaml.safe_load((Path(other) / lang / "phrases.yml").read_text(encoding="utf-8"))["phrases"])
         self.salt = os.environ.get("CONVERSATION_SEED", "")
+        self.pinned: dict[str, int] = {}
 
-    def say(self, key: str, seed: str) -> str:
+    def variants(self, key: str) -> list[str]:
         if key not in self.phrases:
             raise KeyError(f"{self.lang}/phrases.yml has no phrase {key!r}")
-        variants = self.phrases[key] if isinstance(self.phrases[key], list) else [self.phrases[key]]
+        return self.phrases[key] if isinstance(self.phrases[key], list) else [self.phrases[key]]
+
+    def say(self, key: str, seed: str) -> str:
+        variants = self.variants(key)
+        if key in self.pinned:
+            return variants[self.pinned[key]]
         index = int(hashlib.sha256((self.salt + seed).encode()).hexdigest(), 16) % len(variants)
         return variants[index]
+
+    def pin(self, key: str, index: int) -> Phrasebook:
+        """The same phrasebook with ``{say:key}`` always its ``index``-th phrasing."""
+        pinned = copy.copy(self)
+        pinned.pinned = {**self.pinned, key: index}
+        return pinned
 
 
 def fill(value: Any, lang: str, phrases: Phrasebook | None, seed: str) -> Any:
@@ -171,6 +184,18 @@ def _conversation(raw: dict[str, Any], lang: str, source: str, phrases: Phrasebo
     )
 
 
+def _expanded(raw: dict[str, Any], lang: str, source: str, phrases: Phrasebook) -> list[Conversation]:
+    """The conversation, or with ``every_phrasing: key`` one conversation per phrasing of that key
+    (named ``<name> [i]``): a scenario written for new ways of saying one thing plays them all,
+    not the one the seed would pick."""
+    raw = {k: v for k, v in raw.items() if k != "skip_languages"}
+    key = raw.pop("every_phrasing", None)
+    if key is None:
+        return [_conversation(raw, lang, source, phrases)]
+    return [_conversation({**raw, "name": f"{raw['name']} [{i}]"}, lang, source, phrases.pin(key, i))
+            for i in range(len(phrases.variants(key)))]
+
+
 def load(langs: tuple[str, ...] = LANGS) -> list[Conversation]:
     conversations: list[Conversation] = []
     matrix = yaml.safe_load((HERE / "matrix.yml").read_text(encoding="utf-8"))["conversations"]
@@ -179,13 +204,12 @@ def load(langs: tuple[str, ...] = LANGS) -> list[Conversation]:
         for raw in matrix:
             if lang in raw.get("skip_languages", []):
                 continue
-            conversations.append(_conversation({k: v for k, v in raw.items() if k != "skip_languages"},
-                                               lang, "matrix", phrases))
+            conversations += _expanded(raw, lang, "matrix", phrases)
         for path in sorted((HERE / lang).glob("*.yml")):
             if path.name == "phrases.yml":
                 continue
             for raw in yaml.safe_load(path.read_text(encoding="utf-8"))["conversations"]:
-                conversations.append(_conversation(raw, lang, path.stem, phrases))
+                conversations += _expanded(raw, lang, path.stem, phrases)
     names = [c.test_id for c in conversations]
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:
