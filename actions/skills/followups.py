@@ -17,6 +17,13 @@ meaning from the NLU alone, so three rules send them here (``data/rules/conversa
   skill for an order still to choose (``another_order``), also when the NLU was unsure of it or
   read it as out of scope (``action_out_of_scope``: "what about my other order?" is about orders
   whatever the classifier says).
+* **a problem stated as a fact** (also ``action_order_followup``: the classifier read it as an
+  answer, ``inform``, with nothing asked): "ordered 12, got 8", with or without an order number,
+  is a complaint whatever the intent says. When the NLU read a dispute reason in it (an entity
+  with a code, or its reading of the whole message), the dispute starts with that reason, or the
+  delivery check when the reason is that nothing came: the same skills a complaint read as
+  ``open_dispute`` / ``order_not_received`` starts. A cancellation reason alone ("changed my
+  mind") does not start a cancellation: nothing asked, the user picks what to do.
 
 A skill starts by setting the slots its button would set and running its form next
 (``FollowupAction``): the form validates the pre-filled order number as if the user had typed it, so
@@ -36,7 +43,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.skills.catalogue import BY_INTENT, names_another_order
 from actions.skills.context import faq_topic
-from actions.skills.forms import clear_run_slots
+from actions.skills.forms import clear_run_slots, message_reason
 
 HANDOFF_INTENT = "request_human"
 PAYLOAD = re.compile(r"^/(?P<intent>\w+)(?P<entities>\{.*\})?$", re.S)
@@ -113,6 +120,16 @@ def start_skill(tracker: Tracker, intent: str, entities: dict[str, Any]) -> list
     return events
 
 
+def stated_problem(tracker: Tracker) -> tuple[str, dict[str, Any]] | None:
+    """The skill a problem stated in the latest message calls for, with its reason; None when the
+    NLU read no dispute reason in it."""
+    reason = message_reason(tracker, "dispute_reason")
+    if reason is None:
+        return None
+    intent = "order_not_received" if reason == "not_received" else "open_dispute"
+    return intent, {"dispute_reason": reason}
+
+
 def another_order(tracker: Tracker) -> list[EventType] | None:
     """ "And my other order?" right after a skill answered about one: the same skill, for an order
     the form asks for (the list of the customer's orders, or its number). None when the message
@@ -157,11 +174,14 @@ class ActionOrderFollowup(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         number = message_order_number(tracker)
+        problem = stated_problem(tracker)
         if number is None:
             switched = another_order(tracker)
             if switched is not None:
                 return switched
-            # an e-mail, a phone or a reason with nothing asked: what for?
+            if problem is not None:
+                return start_skill(tracker, *problem)
+            # an e-mail, a phone or a cancellation reason with nothing asked: what for?
             dispatcher.utter_message(response="utter_ask_what_to_do")
             return []
         # "Tell me the order number and I'll check" -> that order; after an answer about one order,
@@ -169,6 +189,9 @@ class ActionOrderFollowup(Action):
         offer = offered_skill(tracker, general_only=True)
         if offer is not None:
             intent, entities = offer
+            return start_skill(tracker, intent, {**entities, "order_id": number})
+        if problem is not None:
+            intent, entities = problem
             return start_skill(tracker, intent, {**entities, "order_id": number})
         last = tracker.get_slot("last_skill")
         if last in BY_INTENT:

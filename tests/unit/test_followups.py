@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
@@ -300,3 +302,51 @@ def test_at_which_order_an_item_named_is_not_a_complaint(text, intent, confidenc
     from actions.skills.forms import ValidateStatusForm
     other = asyncio.run(ValidateStatusForm().other_skill(switch_tracker(text, intent, confidence, entities)))
     assert (other is not None) is switches
+
+
+def said(text: str, entities: list | None = None, guess: dict | None = None) -> Tracker:
+    """A message read as ``inform`` with nothing asked (no form active, no offer made)."""
+    latest = {"text": text, "intent": {"name": "inform"}, "entities": entities or []}
+    if guess:
+        latest["reason_guess"] = guess
+    return Tracker(sender_id="t", slots={}, latest_message=latest, events=[], paused=False,
+                   followup_action=None, active_loop={}, latest_action_name="action_listen")
+
+
+def followup(track: Tracker) -> tuple[list, list]:
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.skills.followups import ActionOrderFollowup
+
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionOrderFollowup().run(dispatcher, track, {}))
+    return events, [m.get("response") for m in dispatcher.messages]
+
+
+def test_a_problem_stated_as_a_fact_starts_the_dispute_with_its_reason():
+    # "ordered 12, got 8" read as an answer: a complaint all the same, its reason not asked again.
+    events, said_back = followup(said("ordered 12 got 8", guess={"dispute_reason": "wrong_item"}))
+    assert SlotSet("dispute_reason", "wrong_item") in events
+    assert events[-1] == FollowupAction("dispute_form")
+    assert said_back == []
+
+
+def test_a_problem_with_an_order_number_starts_the_dispute_for_that_order():
+    text = "8170087700000008 came smashed"
+    entities = [{"entity": "order_id", "value": "8170087700000008"},
+                {"entity": "dispute_reason", "value": "damaged"}]
+    events, _ = followup(said(text, entities=entities))
+    assert SlotSet("order_id", "8170087700000008") in events
+    assert SlotSet("dispute_reason", "damaged") in events
+    assert events[-1] == FollowupAction("dispute_form")
+
+
+def test_nothing_came_starts_the_delivery_check():
+    events, _ = followup(said("still nothing here", guess={"dispute_reason": "not_received"}))
+    assert events[-1] == FollowupAction("delivery_form")
+
+
+def test_a_cancellation_reason_alone_starts_nothing():
+    events, said_back = followup(said("changed my mind", guess={"cancel_reason": "changed_mind"}))
+    assert events == []
+    assert said_back == ["utter_ask_what_to_do"]
