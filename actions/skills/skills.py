@@ -25,7 +25,14 @@ from actions.skills import context as ctx
 from actions.skills.catalogue import BY_ACTION
 from actions.skills.context import ServiceUnavailable, call, service
 from actions.skills.conversation import ActionHandoff
-from actions.skills.forms import MAX_FAILURES, refusal_response, refusal_vars, reset_run_slots
+from actions.skills.followups import start_skill
+from actions.skills.forms import (
+    DISPUTE_REASONS,
+    MAX_FAILURES,
+    refusal_response,
+    refusal_vars,
+    reset_run_slots,
+)
 from actions.skills.localise import Localiser
 
 logger = logging.getLogger(__name__)
@@ -169,6 +176,15 @@ def describe_delivery(order: OrderView, dispatcher: CollectingDispatcher, loc: L
             dispatcher.utter_message(response="utter_delivery_overdue", date=loc.day(due), **variables)
 
 
+def nothing_under_way(order: OrderView) -> bool:
+    """No refund, and nothing that would lead to one: no cancellation waiting for the seller, no
+    open dispute (an unpaid cancelled order has nothing to refund either)."""
+    return (order.refund is None
+            and not (order.cancellation is not None and order.cancellation.status == "pending_seller")
+            and not (order.status == "cancelled" and order.paid_at is None)
+            and not (order.dispute is not None and order.dispute.status in ACTIVE_DISPUTE))
+
+
 def utter_refund(order: OrderView, dispatcher: CollectingDispatcher, loc: Localiser) -> None:
     refund = order.refund
     variables = ctx.order_vars(order, loc)
@@ -196,6 +212,13 @@ class ActionRefundStatus(SkillAction):
     action_name = "action_refund_status"
 
     async def act(self, order, customer, dispatcher, tracker):
+        problem = tracker.get_slot("dispute_reason")
+        if problem in DISPUTE_REASONS and order.status != "cancelled" and nothing_under_way(order):
+            # "Refund me, the parcel never came": the money comes back through the problem, so the
+            # problem's skill answers (the delivery check, or the dispute), for this order, instead
+            # of "there is no refund on this order".
+            intent = "order_not_received" if problem == "not_received" else "open_dispute"
+            return start_skill(tracker, intent, {"dispute_reason": problem, "order_id": order.number})
         utter_refund(order, dispatcher, ctx.localiser(tracker, order))
         if order.refund is None and order.status in {"delivered", "completed"} and (
                 order.dispute is None or order.dispute.status not in ACTIVE_DISPUTE):

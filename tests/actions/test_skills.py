@@ -32,6 +32,7 @@ from actions.skills.skills import (
     ActionCancelOrder,
     ActionOpenDispute,
     ActionOrderStatus,
+    ActionRefundStatus,
     ActionRestoreOrder,
 )
 
@@ -306,3 +307,20 @@ def test_withdrawing_after_the_reopening_window_does_not_promise_a_reopening(ser
     messages, _ = run(ActionWithdrawDispute(), tracker(slots))
     assert responses(messages) == ["utter_dispute_withdrawn_no_reopen"]
     assert "reopen_until" not in messages[0]
+
+
+def test_a_refund_asked_for_a_problem_goes_to_the_problem_not_to_no_refund(service):
+    # "Refund me, the parcel never came" about a late order with nothing under way: the money comes
+    # back through the non-delivery path, so the delivery check answers for that order.
+    number = order(OLIVER, 7)
+    slots = {"order_id": number, "customer_id": verified(customer_id(service, number)), "dispute_reason": "not_received"}
+    messages, events = run(ActionRefundStatus(), tracker(slots))
+    assert messages == []
+    assert {"event": "slot", "timestamp": None, "name": "order_id", "value": number} in events
+    assert events[-1]["event"] == "followup" and events[-1]["name"] == "delivery_form"
+    # the same words about an order whose refund is on its way: the refund answers
+    number = order(OLIVER, 11)
+    slots = {"order_id": number, "customer_id": verified(customer_id(service, number)), "dispute_reason": "not_received"}
+    messages, events = run(ActionRefundStatus(), tracker(slots))
+    assert responses(messages) == ["utter_refund_pending"]
+    assert not any(e["event"] == "followup" for e in events)
