@@ -120,14 +120,17 @@ def start_skill(tracker: Tracker, intent: str, entities: dict[str, Any]) -> list
     return events
 
 
+def problem_skill(reason: str) -> tuple[str, dict[str, Any]]:
+    """The skill a problem with an order calls for, with its reason pre-filled: the delivery check
+    when nothing came (the guides: check the date and tracking first), else the dispute."""
+    return ("order_not_received" if reason == "not_received" else "open_dispute"), {"dispute_reason": reason}
+
+
 def stated_problem(tracker: Tracker) -> tuple[str, dict[str, Any]] | None:
-    """The skill a problem stated in the latest message calls for, with its reason; None when the
-    NLU read no dispute reason in it."""
+    """The skill a problem stated in the latest message calls for; None when the NLU read no dispute
+    reason in it."""
     reason = message_reason(tracker, "dispute_reason")
-    if reason is None:
-        return None
-    intent = "order_not_received" if reason == "not_received" else "open_dispute"
-    return intent, {"dispute_reason": reason}
+    return None if reason is None else problem_skill(reason)
 
 
 def another_order(tracker: Tracker) -> list[EventType] | None:

@@ -25,7 +25,7 @@ from actions.skills import context as ctx
 from actions.skills.catalogue import BY_ACTION
 from actions.skills.context import ServiceUnavailable, call, service
 from actions.skills.conversation import ActionHandoff
-from actions.skills.followups import start_skill
+from actions.skills.followups import problem_skill, start_skill
 from actions.skills.forms import (
     DISPUTE_REASONS,
     MAX_FAILURES,
@@ -176,13 +176,20 @@ def describe_delivery(order: OrderView, dispatcher: CollectingDispatcher, loc: L
             dispatcher.utter_message(response="utter_delivery_overdue", date=loc.day(due), **variables)
 
 
-def nothing_under_way(order: OrderView) -> bool:
-    """No refund, and nothing that would lead to one: no cancellation waiting for the seller, no
-    open dispute (an unpaid cancelled order has nothing to refund either)."""
-    return (order.refund is None
-            and not (order.cancellation is not None and order.cancellation.status == "pending_seller")
-            and not (order.status == "cancelled" and order.paid_at is None)
-            and not (order.dispute is not None and order.dispute.status in ACTIVE_DISPUTE))
+NO_REFUND = "utter_no_refund"
+
+
+def waiting_for(order: OrderView) -> str:
+    """What a refund question about an order without a refund is told: what the refund waits for
+    (the seller's answer to the cancellation, the dispute), that nothing was paid, or that there is
+    none (``NO_REFUND``)."""
+    if order.cancellation is not None and order.cancellation.status == "pending_seller":
+        return "utter_refund_awaiting_seller"
+    if order.status == "cancelled" and order.paid_at is None:
+        return "utter_refund_nothing_paid"
+    if order.dispute is not None and order.dispute.status in ACTIVE_DISPUTE:
+        return "utter_refund_dispute_pending"
+    return NO_REFUND
 
 
 def utter_refund(order: OrderView, dispatcher: CollectingDispatcher, loc: Localiser) -> None:
@@ -190,15 +197,10 @@ def utter_refund(order: OrderView, dispatcher: CollectingDispatcher, loc: Locali
     variables = ctx.order_vars(order, loc)
     if refund is None:
         # No refund yet: say what it is waiting for, as an agent would.
-        if order.cancellation is not None and order.cancellation.status == "pending_seller":
-            dispatcher.utter_message(response="utter_refund_awaiting_seller",
-                                     deadline=loc.when(order.cancellation.deadline), **variables)
-        elif order.status == "cancelled" and order.paid_at is None:
-            dispatcher.utter_message(response="utter_refund_nothing_paid", **variables)
-        elif order.dispute is not None and order.dispute.status in ACTIVE_DISPUTE:
-            dispatcher.utter_message(response="utter_refund_dispute_pending", **variables)
-        else:
-            dispatcher.utter_message(response="utter_no_refund", **variables)
+        response = waiting_for(order)
+        if response == "utter_refund_awaiting_seller":
+            variables["deadline"] = loc.when(order.cancellation.deadline)
+        dispatcher.utter_message(response=response, **variables)
         return
     variables.update(amount=loc.money(refund.amount, refund.currency), currency=refund.currency)
     if refund.status == "completed":
@@ -213,12 +215,13 @@ class ActionRefundStatus(SkillAction):
 
     async def act(self, order, customer, dispatcher, tracker):
         problem = tracker.get_slot("dispute_reason")
-        if problem in DISPUTE_REASONS and order.status != "cancelled" and nothing_under_way(order):
+        if (problem in DISPUTE_REASONS and order.refund is None and order.status != "cancelled"
+                and waiting_for(order) == NO_REFUND):
             # "Refund me, the parcel never came": the money comes back through the problem, so the
             # problem's skill answers (the delivery check, or the dispute), for this order, instead
             # of "there is no refund on this order".
-            intent = "order_not_received" if problem == "not_received" else "open_dispute"
-            return start_skill(tracker, intent, {"dispute_reason": problem, "order_id": order.number})
+            intent, entities = problem_skill(problem)
+            return start_skill(tracker, intent, {**entities, "order_id": order.number})
         utter_refund(order, dispatcher, ctx.localiser(tracker, order))
         if order.refund is None and order.status in {"delivered", "completed"} and (
                 order.dispute is None or order.dispute.status not in ACTIVE_DISPUTE):
