@@ -187,14 +187,12 @@ class ActionOrderFollowup(Action):
             # an e-mail, a phone or a cancellation reason with nothing asked: what for?
             dispatcher.utter_message(response="utter_ask_what_to_do")
             return []
-        # "Tell me the order number and I'll check" -> that order; after an answer about one order,
-        # another number means "the same for this one".
-        offer = offered_skill(tracker, general_only=True)
-        if offer is not None:
-            intent, entities = offer
-            return start_skill(tracker, intent, {**entities, "order_id": number})
-        if problem is not None:
-            intent, entities = problem
+        # "Tell me the order number and I'll check" -> that order; a problem said with the number ->
+        # its skill for that order; after an answer about one order, another number means "the
+        # same for this one".
+        chosen = offered_skill(tracker, general_only=True) or problem
+        if chosen is not None:
+            intent, entities = chosen
             return start_skill(tracker, intent, {**entities, "order_id": number})
         last = tracker.get_slot("last_skill")
         if last in BY_INTENT:
