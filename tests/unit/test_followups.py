@@ -347,6 +347,6 @@ def test_nothing_came_starts_the_delivery_check():
 
 
 def test_a_cancellation_reason_alone_starts_nothing():
-    events, said_back = followup(said("changed my mind", guess={"cancel_reason": "changed_mind"}))
+    events, said_back = followup(said("changed my mind", guess={"cancel_reason": "no_longer_needed"}))
     assert events == []
     assert said_back == ["utter_ask_what_to_do"]

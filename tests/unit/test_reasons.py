@@ -29,6 +29,15 @@ CANCEL_SPANS = {
     "nimebadilisha mawazo, siihitaji tena": "no_longer_needed",
 }
 
+# A problem said in one clause of a longer request ("how do I get my money back, it came broken"):
+# read whole, the request's words outweigh the problem's. New wordings (checked below) whose whole
+# reading is not sure enough on today's data (checked in the test, so it keeps testing the clauses).
+CLAUSE_COMPLAINTS = {
+    "could you tell me how reimbursement works for me? mirror came cracked": "damaged",
+    "je veux savoir comment recuperer mes sous, le miroir est arrive fissure": "damaged",
+    "nataka mkwanja wangu, kioo kilifika kimepasuka": "damaged",
+}
+
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
@@ -48,7 +57,7 @@ def test_the_wordings_are_new(trained):
     for example in training_data.training_examples:
         for found in example.get("entities") or []:
             seen.add(normalise(example.get("text")[found["start"]:found["end"]]))
-    assert not {normalise(text) for text in {**DISPUTE_SPANS, **CANCEL_SPANS}} & seen
+    assert not {normalise(text) for text in {**DISPUTE_SPANS, **CANCEL_SPANS, **CLAUSE_COMPLAINTS}} & seen
 
 
 @pytest.mark.parametrize(("entity", "text", "code"), [
@@ -149,22 +158,6 @@ def test_one_reason_per_kind_the_one_the_whole_message_agrees_with(trained):
     reasons = [e["value"] for e in message.get("entities") if e["entity"] == "dispute_reason"]
     assert reasons == ["not_received"]
     assert [e["entity"] for e in message.get("entities")] == ["dispute_reason", "order_id"]
-
-
-# A problem said in one clause of a longer request ("how do I get my money back, it came broken"):
-# read whole, the request's words outweigh the problem's. New wordings (checked below) whose whole
-# reading is not sure enough on today's data (checked too, so the test keeps testing the clauses).
-CLAUSE_COMPLAINTS = {
-    "could you tell me how reimbursement works for me? mirror came cracked": "damaged",
-    "je veux savoir comment recuperer mes sous, le miroir est arrive fissure": "damaged",
-    "nataka mkwanja wangu, kioo kilifika kimepasuka": "damaged",
-}
-
-
-def test_the_clause_wordings_are_new(trained):
-    _, training_data = trained
-    seen = {normalise(e.get("text")) for e in training_data.training_examples}
-    assert not {normalise(text) for text in CLAUSE_COMPLAINTS} & seen
 
 
 @pytest.mark.parametrize(("text", "code"), CLAUSE_COMPLAINTS.items())
