@@ -54,9 +54,9 @@ def test_held_out_split_is_disjoint_from_training_data():
     assert not copied, f"held-out messages in data/nlu: {copied[:5]}"
 
 
-@pytest.mark.parametrize("folder", ["dev", "dev3", "blind2"])
+@pytest.mark.parametrize("folder", ["dev", "dev3", "dev4", "blind2"])
 def test_set_is_disjoint_from_training_data(folder):
-    # tests/nlu/dev and dev3 guide decisions and may be read message by message, never copied; the second
+    # tests/nlu/dev, dev3 and dev4 guide decisions and may be read message by message, never copied; the second
     # blind set is never read. Compared folded for accents, case and punctuation
     # (tests/benchmarks/check_leak.py); the messages the training data already had when a set was
     # written (short everyday ones) are recorded beside it.
