@@ -22,14 +22,12 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.components.order_id import PHONE_RE, find_order_numbers
+from bot.components.order_id import LOCAL_PHONE_RE, PHONE_RE, find_order_numbers
 from bot.components.ranking import promote
 from bot.components.stateless import StatelessComponent
 from bot.components.text import words
 
 EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
-# Local (0712 345 678) and international (+254 712 345 678) phone numbers, 9 to 15 digits.
-LOCAL_PHONE_RE = re.compile(r"(?<![\d+])0\d(?:[ \-.]?\d){7,12}(?!\d)")
 # Words that only introduce an identifier ("my email is ...", "voici mon numéro ...", "simu yangu
 # ni ..."): a message of these and identifiers is still nothing but an answer. Without them, "my
 # email is oliver@..." was left to the classifier, which read the address as out of scope.

@@ -2,7 +2,7 @@
 
 A regular expression is exact where a statistical extractor guesses: this component replaces any
 ``order_id`` that DIET predicted with the spans it finds, and normalises the value to digits.
-Phone numbers written with a leading "+" are not order numbers.
+Phone numbers (with a leading "+", or local with the trunk 0) are not order numbers.
 """
 
 from __future__ import annotations
@@ -19,13 +19,16 @@ from bot.components.stateless import StatelessComponent
 ENTITY = "order_id"
 # Someone typing an order number, right or wrong (actions/formats.py: one definition).
 ORDER_RE = order_number_pattern()
-# International phone numbers ("+254 712 345 678") are never order numbers.
+# Phone numbers are never order numbers: international ("+254 712 345 678") and local, with the
+# trunk 0 (Kenya "0712 345 678"; UK "07700 900123" and Nigeria "0803 123 4567" have 11 digits, as
+# many as the shortest mistyped order number the bot answers "not an order number" to).
 PHONE_RE = re.compile(r"\+\s?\d(?:[ \-.]?\d){6,14}")
+LOCAL_PHONE_RE = re.compile(r"(?<![\d+])0\d(?:[ \-.]?\d){7,12}(?!\d)")
 
 
 def find_order_numbers(text: str) -> list[tuple[int, int, str]]:
     """(start, end, digits) for every order-number-like span in ``text``."""
-    phones = [m.span() for m in PHONE_RE.finditer(text)]
+    phones = [m.span() for pattern in (PHONE_RE, LOCAL_PHONE_RE) for m in pattern.finditer(text)]
     return [
         (m.start(1), m.end(1), re.sub(r"\D", "", m.group(1)))
         for m in ORDER_RE.finditer(text)

@@ -16,6 +16,8 @@ from bot.components.order_id import find_order_numbers
         ("call me on +254 712 345 678", []),
         ("+447700900123", []),
         ("0712 345 678", []),
+        ("ring me back on 07700 900123", []),  # a UK mobile has 11 digits, like a short order number
+        ("my number is 0803 123 4567", []),  # so does a Nigerian one
         ("order 12 please", []),
         ("", []),
     ],
@@ -35,6 +37,7 @@ def test_span_points_at_the_number_in_the_text():
     [
         ("amina.diallo@example.com", ["amina.diallo@example.com"], True),
         ("0712 345 678", ["0712 345 678"], True),
+        ("07700 900123", ["07700 900123"], True),
         ("+254 712 345 678", ["+254 712 345 678"], True),
         ("email: Oliver.Smith@Example.co.uk", ["oliver.smith@example.co.uk"], True),
         ("8170 0345 0000 0003", [], True),
