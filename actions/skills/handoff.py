@@ -27,7 +27,7 @@ from actions.orders import rules
 from actions.skills import context as ctx
 from actions.skills.catalogue import SKILLS
 from actions.skills.context import ServiceUnavailable, call, service
-from actions.skills.forms import reset_run_slots
+from actions.skills.forms import message_entity, reset_run_slots
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +111,10 @@ class ActionHandoff(Action):
         if result.ok and not result.duplicate and priority == "urgent":
             notify_in_background(number, queue, lang, text)
         dispatcher.utter_message(response="utter_handoff", ticket_number=number)
+        if message_entity(tracker, "contact"):
+            # A number or address given with the request reads as "call me back": agents only answer
+            # in the conversation (the console relays it), so say so rather than let a call be expected.
+            dispatcher.utter_message(response="utter_handoff_in_chat_only")
         return [ActiveLoop(None), *reset_run_slots(), SlotSet("ticket_number", number), ConversationPaused()]
 
 

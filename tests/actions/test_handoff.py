@@ -48,3 +48,13 @@ def test_a_new_session_keeps_the_pause_and_the_slots_but_not_who_was_verified():
         assert [(e["name"], e["value"]) for e in events if e["event"] == "slot"] == [("language", "sw"),
                                                                                    ("order_id", "8170051200000003")]
         assert ("pause" in kinds) is paused
+
+
+def test_a_contact_given_with_the_request_is_told_the_agent_answers_in_the_chat(service):
+    # "call me on 0712 345 678": agents only answer in the conversation, so no call may be expected
+    track = tracker({}, sender="conv-callback")
+    track.latest_message = {"intent": {"name": "request_human"},
+                            "entities": [{"entity": "contact", "value": "0712 345 678"}]}
+    messages, _ = run(ActionHandoff(), track)
+    assert responses(messages) == ["utter_handoff", "utter_handoff_in_chat_only"]
+    assert len(service.list_tickets(conversation_id="conv-callback")) == 1
