@@ -22,7 +22,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.components.order_id import LOCAL_PHONE_RE, PHONE_RE, find_order_numbers
+from bot.components.order_id import PHONE_PATTERNS, find_order_numbers
 from bot.components.ranking import promote
 from bot.components.stateless import StatelessComponent
 from bot.components.text import words
@@ -59,7 +59,7 @@ def find_contacts(text: str) -> list[tuple[int, int, str]]:
     taken = [(s, e) for s, e, _ in find_order_numbers(text)]
     spans = [(m.start(), m.end(), m.group().lower()) for m in EMAIL_RE.finditer(text)]
     taken += [(s, e) for s, e, _ in spans]
-    for pattern in (PHONE_RE, LOCAL_PHONE_RE):
+    for pattern in PHONE_PATTERNS:
         for m in pattern.finditer(text):
             if not any(s < m.end() and m.start() < e for s, e in taken):
                 spans.append((m.start(), m.end(), m.group()))

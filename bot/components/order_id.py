@@ -22,13 +22,15 @@ ORDER_RE = order_number_pattern()
 # Phone numbers are never order numbers: international ("+254 712 345 678") and local, with the
 # trunk 0 (Kenya "0712 345 678"; UK "07700 900123" and Nigeria "0803 123 4567" have 11 digits, as
 # many as the shortest mistyped order number the bot answers "not an order number" to).
-PHONE_RE = re.compile(r"\+\s?\d(?:[ \-.]?\d){6,14}")
-LOCAL_PHONE_RE = re.compile(r"(?<![\d+])0\d(?:[ \-.]?\d){7,12}(?!\d)")
+PHONE_PATTERNS = (
+    re.compile(r"\+\s?\d(?:[ \-.]?\d){6,14}"),
+    re.compile(r"(?<![\d+])0\d(?:[ \-.]?\d){7,12}(?!\d)"),
+)
 
 
 def find_order_numbers(text: str) -> list[tuple[int, int, str]]:
     """(start, end, digits) for every order-number-like span in ``text``."""
-    phones = [m.span() for pattern in (PHONE_RE, LOCAL_PHONE_RE) for m in pattern.finditer(text)]
+    phones = [m.span() for pattern in PHONE_PATTERNS for m in pattern.finditer(text)]
     return [
         (m.start(1), m.end(1), re.sub(r"\D", "", m.group(1)))
         for m in ORDER_RE.finditer(text)
