@@ -54,9 +54,11 @@ PERSON_WORDS = frozenset({
 })
 
 
-def find_contacts(text: str) -> list[tuple[int, int, str]]:
-    """E-mail addresses and phone numbers (never a part of an order number)."""
-    taken = [(s, e) for s, e, _ in find_order_numbers(text)]
+def find_contacts(text: str, orders: list[tuple[int, int, str]] | None = None) -> list[tuple[int, int, str]]:
+    """E-mail addresses and phone numbers (never a part of an order number; ``orders``: the text's
+    order numbers when the caller has already found them)."""
+    orders = find_order_numbers(text) if orders is None else orders
+    taken = [(s, e) for s, e, _ in orders]
     spans = [(m.start(), m.end(), m.group().lower()) for m in EMAIL_RE.finditer(text)]
     taken += [(s, e) for s, e, _ in spans]
     for pattern in PHONE_PATTERNS:
@@ -83,7 +85,8 @@ class IdentifierExtractor(StatelessComponent):
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             text = message.get(TEXT) or ""
-            contacts = find_contacts(text)
+            orders = find_order_numbers(text)
+            contacts = find_contacts(text, orders)
             entities = [e for e in message.get(ENTITIES, []) if e.get("entity") != CONTACT]
             entities += [
                 {"entity": CONTACT, "start": s, "end": e, "value": value, "confidence_entity": 1.0,
@@ -91,7 +94,7 @@ class IdentifierExtractor(StatelessComponent):
                 for s, e, value in contacts
             ]
             message.set(ENTITIES, sorted(entities, key=lambda x: x.get("start", 0)), add_to_output=True)
-            spans = [(s, e) for s, e, _ in contacts] + [(s, e) for s, e, _ in find_order_numbers(text)]
+            spans = [(s, e) for s, e, _ in contacts + orders]
             if only_identifiers(text, spans):
                 self._inform(message, 1.0)
             elif contacts and self._contact_not_person(message, text):
